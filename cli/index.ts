@@ -1,0 +1,71 @@
+// `mlops`: one CLI for the local platform and AWS. `mlops help` lists the verbs.
+import { parseArgs } from 'node:util';
+import { modelsCommand } from './commands/models.ts';
+import { predictCommand } from './commands/predict.ts';
+import { trainCommand } from './commands/train.ts';
+import { resolveTarget } from './target.ts';
+
+const USAGE = `usage: mlops <command> [options]
+
+  predict <model> --file rows.json | --instances '[{…}]'   score rows with the model's serving version
+  models list                                              models with their Production and latest versions
+  models show <model>                                      a model's versions, stages, metrics and lineage
+  train [--model m] [--dataset s3://…] [--no-promote]      train and register a version (seed dataset by default)
+  status                                                   where the platform is and what it exposes
+
+options:
+  --target local|aws   default: local when .mlops/local.json exists (written by npm start), else aws
+  --stack NAME         CloudFormation stack (default MlopsStack)
+  --json               machine-readable output`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' },
+      stack: { type: 'string', default: 'MlopsStack' },
+      json: { type: 'boolean', default: false },
+      file: { type: 'string' },
+      instances: { type: 'string' },
+      model: { type: 'string', default: 'flight-delay' },
+      dataset: { type: 'string' },
+      'feature-set': { type: 'string', default: 'flights-v1' },
+      'no-promote': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || values.help || command === 'help') {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  const target = await resolveTarget(values.target, values.stack);
+  switch (command) {
+    case 'predict':
+      if (!rest[0]) throw new Error('usage: mlops predict <model> --file rows.json');
+      return predictCommand(target, { model: rest[0], file: values.file, instances: values.instances, json: values.json });
+    case 'models':
+      return modelsCommand(target, { action: rest[0] ?? 'list', model: rest[1], json: values.json });
+    case 'train':
+      return trainCommand(target, { model: values.model, dataset: values.dataset, featureSet: values['feature-set'], promote: !values['no-promote'], json: values.json });
+    case 'status':
+      if (values.json) console.log(JSON.stringify({ target: target.kind, apiUrl: target.apiUrl, outputs: target.outputs }, null, 2));
+      else {
+        console.log(`target   ${target.kind}\napi      ${target.apiUrl}`);
+        for (const [k, v] of Object.entries(target.outputs)) console.log(`${k.padEnd(22)} ${v}`);
+      }
+      return 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`mlops: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,68 @@
+// Finds the platform the CLI talks to: the local one through .mlops/local.json, or AWS
+// through the standard SDK configuration and the stack's CloudFormation outputs. Every verb
+// then uses the same SDK calls against either.
+import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Target {
+  readonly kind: 'local' | 'aws';
+  /** Base URL of the prediction API (ends with `/`). */
+  readonly apiUrl: string;
+  readonly apiKey: string;
+  readonly outputs: Readonly<Record<string, string>>;
+  /** SDK client settings: endpoints for local, nothing extra for AWS. */
+  readonly clientConfig: {
+    readonly region?: string;
+    readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+    readonly endpoints: { readonly s3?: string; readonly dynamodb?: string; readonly lambda?: string };
+  };
+}
+
+interface LocalState {
+  url: string;
+  apiKey: string;
+  region: string;
+  endpoints: { s3: string; dynamodb: string; lambda: string };
+  stacks: Record<string, { outputs: Record<string, string> }>;
+}
+
+export const DEFAULT_STATE_FILE = join(process.cwd(), '.mlops', 'local.json');
+
+/** `--target local|aws`; by default local when a local platform has written its state file. */
+export async function resolveTarget(kind: string | undefined, stackName: string, stateFile = process.env.MLOPS_STATE_FILE ?? DEFAULT_STATE_FILE): Promise<Target> {
+  const wanted = kind ?? (existsSync(stateFile) ? 'local' : 'aws');
+  if (wanted === 'local') {
+    if (!existsSync(stateFile)) throw new Error(`no local platform found (${stateFile} is missing): run \`npm start\` first`);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as LocalState;
+    const stack = state.stacks[stackName] ?? Object.values(state.stacks)[0];
+    if (!stack) throw new Error(`${stateFile} lists no stacks`);
+    return {
+      kind: 'local',
+      apiUrl: state.url,
+      apiKey: state.apiKey,
+      outputs: stack.outputs,
+      clientConfig: { region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, endpoints: state.endpoints },
+    };
+  }
+  if (wanted !== 'aws') throw new Error(`--target must be local or aws (got ${wanted})`);
+  const cfn = new CloudFormationClient({});
+  const described = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = Object.fromEntries((described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  const key = outputs.ApiKeyId
+    ? await new APIGatewayClient({}).send(new GetApiKeyCommand({ apiKey: outputs.ApiKeyId, includeValue: true }))
+    : undefined;
+  return { kind: 'aws', apiUrl: outputs.ApiUrl ?? '', apiKey: key?.value ?? '', outputs, clientConfig: { endpoints: {} } };
+}
+
+/** Options for an SDK v3 client of `service` against the target. */
+export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lambda') {
+  const endpoint = target.clientConfig.endpoints[service];
+  return {
+    ...(target.clientConfig.region ? { region: target.clientConfig.region } : {}),
+    ...(target.clientConfig.credentials ? { credentials: target.clientConfig.credentials } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(service === 's3' && endpoint ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+  } as const;
+}

@@ -1,0 +1,239 @@
+// DynamoDB adapter for the model registry. One table, items keyed (pk, sk):
+//   MODEL#{m} / HEAD              counters and the Production pointer (the single source of truth)
+//   MODEL#{m} / VERSION#{0000000n} one item per version
+//   MODEL#{m} / RUN#{runId}       run id → version, makes registration idempotent
+//   MODEL#{m} / AUDIT#{change}    audit trail, one item per change (register#{v}, rev#{n})
+// Only single-item conditional writes are used (dynalite has no transactions), and the
+// Production pointer lives on one item so one conditional write decides each promotion.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConflictError, ModelNotFound } from '../errors.ts';
+import type { ModelRegistry, ModelSummary, ModelVersion, NewModelVersion, Stage } from './model-version.ts';
+
+const pk = (model: string) => `MODEL#${model}`;
+const HEAD = 'HEAD';
+const versionSk = (version: number) => `VERSION#${String(version).padStart(10, '0')}`;
+const runSk = (runId: string) => `RUN#${runId}`;
+
+interface HeadItem {
+  latestVersion?: number;
+  productionVersion?: number;
+  stageRevision?: number;
+}
+
+const isConditionFailure = (err: unknown) =>
+  err instanceof ConditionalCheckFailedException || (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** Registry backed by the table named by `tableName`. */
+export class DynamoDbModelRegistry implements ModelRegistry {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async getModel(model: string): Promise<ModelSummary | undefined> {
+    const head = await this.head(model);
+    return head && toSummary(model, head);
+  }
+
+  async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+    const [item, head] = await Promise.all([this.versionItem(model, version), this.head(model)]);
+    return item && withStage(item, head);
+  }
+
+  async getProductionVersion(model: string): Promise<ModelVersion | undefined> {
+    const head = await this.head(model);
+    if (head?.productionVersion === undefined) return undefined;
+    const item = await this.versionItem(model, head.productionVersion);
+    return item && withStage(item, head);
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    const models: ModelSummary[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :head',
+          ExpressionAttributeValues: { ':head': HEAD },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) models.push(toSummary(String(item.model), item as HeadItem));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return models.sort((a, b) => a.model.localeCompare(b.model));
+  }
+
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    const head = await this.head(model);
+    const versions: ModelVersion[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+          ExpressionAttributeValues: { ':pk': pk(model), ':v': 'VERSION#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) versions.push(withStage(item as ModelVersion, head));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return versions;
+  }
+
+  async allocateVersion(model: string, trainingRunId: string): Promise<number> {
+    const key = { pk: pk(model), sk: runSk(trainingRunId) };
+    const existing = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    if (existing.Item) return Number(existing.Item.version);
+    // Atomic counter: each call gets a fresh number; a lost race below only leaves a gap.
+    const counter = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: pk(model), sk: HEAD },
+        UpdateExpression: 'SET model = :m ADD latestVersion :one',
+        ExpressionAttributeValues: { ':m': model, ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const allocated = Number(counter.Attributes?.latestVersion);
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, version: allocated, model, trainingRunId },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return allocated;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const winner = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      return Number(winner.Item?.version);
+    }
+  }
+
+  async registerVersion(input: NewModelVersion): Promise<ModelVersion> {
+    const { model, version } = input;
+    const item: ModelVersion = { ...input, stage: input.stage ?? 'Staging', createdAt: this.now().toISOString() };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: pk(model), sk: versionSk(version), ...item },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      await this.audit(model, `register#${version}`, { action: 'register', version, stage: item.stage, actor: input.createdBy });
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err; // already written by an earlier attempt of this run
+    }
+    const stored = await this.getVersion(model, version);
+    if (!stored) throw new Error(`registered ${model} v${version} but cannot read it back`);
+    return stored;
+  }
+
+  async promoteToProduction(
+    model: string,
+    version: number,
+    opts: { actor: string; reason?: string; expectedRevision?: number },
+  ): Promise<ModelVersion> {
+    const [item, head] = await Promise.all([this.versionItem(model, version, true), this.head(model, true)]);
+    if (!item || !head) throw new ModelNotFound(`model ${model} has no version ${version}`);
+    const revision = opts.expectedRevision ?? head.stageRevision ?? 0;
+    if (head.productionVersion === version && opts.expectedRevision === undefined) return withStage(item, head);
+    const previous = head.productionVersion;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(model), sk: HEAD },
+          UpdateExpression: 'SET productionVersion = :v, stageRevision = :next, updatedAt = :t',
+          ConditionExpression: revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev',
+          ExpressionAttributeValues: {
+            ':v': version,
+            ':next': revision + 1,
+            ':t': this.now().toISOString(),
+            ...(revision === 0 ? {} : { ':rev': revision }),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      throw new ConflictError(`another stage change of ${model} happened first; re-read and retry`, { model, version });
+    }
+    // The head item decides; version items' stage fields follow it (reads derive from head anyway).
+    await this.setStage(model, version, 'Production');
+    if (previous !== undefined) await this.setStage(model, previous, 'Archived');
+    await this.audit(model, `rev#${revision + 1}`, {
+      action: 'promote',
+      version,
+      previousVersion: previous ?? null,
+      actor: opts.actor,
+      reason: opts.reason ?? null,
+    });
+    return { ...withStage(item, { ...head, productionVersion: version }) };
+  }
+
+  private async head(model: string, consistent = false): Promise<HeadItem | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: pk(model), sk: HEAD }, ConsistentRead: consistent }));
+    return out.Item as HeadItem | undefined;
+  }
+
+  private async versionItem(model: string, version: number, consistent = false): Promise<ModelVersion | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: pk(model), sk: versionSk(version) }, ConsistentRead: consistent }),
+    );
+    return out.Item as ModelVersion | undefined;
+  }
+
+  private async setStage(model: string, version: number, stage: Stage): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: pk(model), sk: versionSk(version) },
+        UpdateExpression: 'SET stage = :s',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':s': stage },
+      }),
+    );
+  }
+
+  /** Audit keys are deterministic per change, so a retried write overwrites rather than duplicates. */
+  private async audit(model: string, changeKey: string, event: Record<string, unknown>): Promise<void> {
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: pk(model), sk: `AUDIT#${changeKey}`, model, at: this.now().toISOString(), ...event },
+      }),
+    );
+  }
+}
+
+function toSummary(model: string, head: HeadItem): ModelSummary {
+  return {
+    model,
+    latestVersion: head.latestVersion ?? 0,
+    stageRevision: head.stageRevision ?? 0,
+    ...(head.productionVersion === undefined ? {} : { productionVersion: head.productionVersion }),
+  };
+}
+
+/** The head's Production pointer overrides stored stages, so there is never more than one Production. */
+function withStage(item: ModelVersion, head: HeadItem | undefined): ModelVersion {
+  const { pk: _pk, sk: _sk, ...rest } = item as ModelVersion & { pk?: string; sk?: string };
+  const isProduction = head?.productionVersion === item.version;
+  const stage: Stage = isProduction ? 'Production' : item.stage === 'Production' ? 'Archived' : item.stage;
+  return { ...rest, stage };
+}

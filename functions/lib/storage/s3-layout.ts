@@ -1,0 +1,29 @@
+// The S3 key layout of every object the platform writes (DESIGN.md contracts): one home, so
+// writers and readers cannot drift apart.
+
+/** Keys of a model version's artifact set, written beside each other. */
+export function artifactKeys(model: string, version: number) {
+  const prefix = `models/${model}/${version}/`;
+  return {
+    prefix,
+    model: `${prefix}model.onnx`,
+    profile: `${prefix}profile.json`,
+    metrics: `${prefix}metrics.json`,
+    card: `${prefix}card.md`,
+  } as const;
+}
+
+/** Where the bundled seed datasets land in the data bucket. */
+export const DATASETS_PREFIX = 'datasets/';
+
+/** `s3://bucket/key` for a bucket and key. */
+export function s3Uri(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}
+
+/** Split an `s3://bucket/key` URI; throws on anything else. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match?.[1] || !match[2]) throw new Error(`not an s3:// URI with a key: ${uri}`);
+  return { bucket: match[1], key: match[2] };
+}

@@ -1,0 +1,121 @@
+// The platform's stack: registry, buckets, the onnxruntime layer, the predict function behind
+// its `live` alias and the REST API, and the training function. Composition only: every
+// default lives in a construct.
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { ArtifactStore } from '../constructs/artifact-store.ts';
+import { DataStore } from '../constructs/data-store.ts';
+import { MlFunction } from '../constructs/ml-function.ts';
+import { ModelRegistry } from '../constructs/model-registry.ts';
+import { OnnxRuntimeLayer } from '../constructs/onnx-runtime-layer.ts';
+import { PredictionApi } from '../constructs/prediction-api.ts';
+import { SecureBucket } from '../constructs/secure-bucket.ts';
+
+const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** A second version on the `live` alias: how a canary is expressed in the stack. */
+export interface LiveRouting {
+  /** Published version number of the predict function that takes `weight` of the traffic. */
+  readonly version: string;
+  /** Share of traffic for that version, 0 < weight < 1. */
+  readonly weight: number;
+}
+
+export interface MlopsStackProps extends StackProps {
+  /** @default lambda.Architecture.X86_64 */
+  readonly architecture?: lambda.Architecture;
+  /** @default - all traffic on the current version */
+  readonly liveRouting?: LiveRouting;
+  /** Requests per second per API key. @default 1000 */
+  readonly apiRateLimit?: number;
+  /** @default 2000 */
+  readonly apiBurstLimit?: number;
+}
+
+/** Model that the bundled dataset trains, and where that dataset lands. */
+export const SEED_MODEL = { model: 'flight-delay', featureSet: 'flights-v1', prefix: 'flights/', file: 'flights-20k.json' } as const;
+
+export class MlopsStack extends Stack {
+  readonly predictFunction: MlFunction;
+  readonly liveAlias: lambda.Alias;
+  readonly trainFunction: MlFunction;
+  readonly api: PredictionApi;
+  readonly registry: ModelRegistry;
+  readonly artifacts: ArtifactStore;
+  readonly data: DataStore;
+
+  constructor(scope: Construct, id: string, props: MlopsStackProps = {}) {
+    super(scope, id, props);
+    if (props.liveRouting && !(props.liveRouting.weight > 0 && props.liveRouting.weight < 1)) {
+      throw new Error(`liveRouting.weight must be between 0 and 1 exclusive (got ${props.liveRouting.weight})`);
+    }
+
+    const accessLogs = new SecureBucket(this, 'AccessLogs').bucket;
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the other buckets\' server access logs; logging it into itself would loop.',
+    });
+    this.registry = new ModelRegistry(this, 'Registry');
+    this.artifacts = new ArtifactStore(this, 'ArtifactStore', { accessLogs });
+    this.data = new DataStore(this, 'DataStore', {
+      accessLogs,
+      seedDatasets: [{ sourceDir: fromRoot('node_modules/vega-datasets/data'), files: [SEED_MODEL.file], prefix: SEED_MODEL.prefix }],
+    });
+    const onnxRuntime = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: props.architecture });
+
+    this.predictFunction = new MlFunction(this, 'Predict', {
+      entry: fromRoot('functions/predict/handler.ts'),
+      description: 'Online predictions for POST /models/{model}/predict',
+      // 1769 MB is one full vCPU: the smallest size at which onnxruntime is not CPU-starved.
+      memorySize: 1769,
+      timeout: Duration.seconds(10),
+      onnxRuntime,
+    });
+    this.registry.bindTo(this.predictFunction, 'read');
+    this.artifacts.bindTo(this.predictFunction, 'read');
+    this.liveAlias = new lambda.Alias(this, 'LiveAlias', {
+      aliasName: 'live',
+      version: this.predictFunction.currentVersion,
+      description: 'Serving alias: champion, plus a challenger during a canary',
+      additionalVersions: props.liveRouting
+        ? [
+            {
+              version: lambda.Version.fromVersionArn(this, 'CanaryVersion', `${this.predictFunction.functionArn}:${props.liveRouting.version}`),
+              weight: props.liveRouting.weight,
+            },
+          ]
+        : undefined,
+    });
+
+    this.trainFunction = new MlFunction(this, 'Train', {
+      entry: fromRoot('functions/train/handler.ts'),
+      description: 'Trains a model on a dataset in S3 and registers it',
+      memorySize: 3008,
+      timeout: Duration.minutes(15),
+    });
+    this.registry.bindTo(this.trainFunction, 'readWrite');
+    this.artifacts.bindTo(this.trainFunction, 'write');
+    this.data.bindTo(this.trainFunction);
+
+    this.api = new PredictionApi(this, 'PredictionApi', {
+      target: this.liveAlias,
+      rateLimit: props.apiRateLimit,
+      burstLimit: props.apiBurstLimit,
+    });
+
+    const outputs: Record<string, string> = {
+      ApiUrl: this.api.url,
+      ApiKeyId: this.api.apiKey.keyId,
+      RegistryTableName: this.registry.table.tableName,
+      ArtifactsBucketName: this.artifacts.bucket.bucketName,
+      DataBucketName: this.data.bucket.bucketName,
+      PredictFunctionName: this.predictFunction.functionName,
+      TrainFunctionName: this.trainFunction.functionName,
+      SeedDatasetUri: this.data.datasetUri(SEED_MODEL.prefix, SEED_MODEL.file),
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+
+  }
+}

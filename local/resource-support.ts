@@ -1,0 +1,80 @@
+// What the local runtime does with each resource type a template declares. Nothing is
+// skipped silently: a type is emulated, has no meaning on one machine (and is listed as
+// such), or is reported at start-up as not emulated, by logical id.
+
+/** Types brought up locally. */
+const EMULATED = new Set([
+  'AWS::DynamoDB::Table',
+  'AWS::DynamoDB::GlobalTable',
+  'AWS::S3::Bucket',
+  'AWS::Lambda::Function',
+  'AWS::Lambda::Version',
+  'AWS::Lambda::Alias',
+  'AWS::ApiGateway::RestApi',
+  'AWS::ApiGateway::Resource',
+  'AWS::ApiGateway::Method',
+  'AWS::ApiGateway::Stage',
+  'AWS::ApiGateway::Deployment',
+  'AWS::ApiGateway::ApiKey',
+  'AWS::ApiGateway::UsagePlan',
+  'AWS::ApiGateway::UsagePlanKey',
+  'AWS::ApiGateway::GatewayResponse',
+  'Custom::CDKBucketDeployment',
+]);
+
+/** Types that change nothing a local run can observe, with the reason shown to the user. */
+const NO_LOCAL_MEANING: Readonly<Record<string, string>> = {
+  'AWS::IAM::Role': 'IAM is not enforced locally',
+  'AWS::IAM::Policy': 'IAM is not enforced locally',
+  'AWS::S3::BucketPolicy': 'bucket policies (TLS-only) are not enforced locally',
+  'AWS::Lambda::Permission': 'invoke permissions are not enforced locally',
+  'AWS::Lambda::LayerVersion': 'layer modules resolve from the project node_modules',
+  'AWS::Logs::LogGroup': 'function logs go to <dataDir>/logs/<function>.log',
+  'AWS::ApiGateway::Account': 'account-level API Gateway logging role',
+  'AWS::CDK::Metadata': 'CDK metadata',
+};
+
+export interface ResourceReport {
+  readonly stackName: string;
+  readonly emulated: string[];
+  /** `logicalId (reason)` entries. */
+  readonly noLocalMeaning: string[];
+  /** `logicalId (type)` entries: declared, not running locally. */
+  readonly notEmulated: string[];
+  readonly warnings: string[];
+}
+
+type Resources = Readonly<Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown> }>>;
+
+/** Functions that only serve a CDK custom resource emulated natively (e.g. BucketDeployment's Python helper). */
+function customResourceProviders(resources: Resources): Set<string> {
+  const providers = new Set<string>();
+  for (const r of Object.values(resources)) {
+    if (!r.Type.startsWith('Custom::') || !EMULATED.has(r.Type)) continue;
+    const token = r.Properties?.ServiceToken as { 'Fn::GetAtt'?: [string, string] } | undefined;
+    const id = token?.['Fn::GetAtt']?.[0];
+    if (id) providers.add(id);
+  }
+  return providers;
+}
+
+/** Sort a stack's resources into emulated / no local meaning / not emulated. */
+export function classifyResources(stackName: string, resources: Resources): ResourceReport {
+  const report: ResourceReport = { stackName, emulated: [], noLocalMeaning: [], notEmulated: [], warnings: [] };
+  const providers = customResourceProviders(resources);
+  for (const [id, r] of Object.entries(resources)) {
+    const runtime = String(r.Properties?.Runtime ?? '');
+    if (providers.has(id)) {
+      report.noLocalMeaning.push(`${id} (custom resource provider, replaced by a built-in emulation)`);
+    } else if (r.Type === 'AWS::Lambda::Function' && !runtime.startsWith('nodejs')) {
+      report.notEmulated.push(`${id} (${r.Type}, runtime ${runtime || 'unknown'})`);
+    } else if (EMULATED.has(r.Type)) {
+      report.emulated.push(id);
+    } else if (NO_LOCAL_MEANING[r.Type]) {
+      report.noLocalMeaning.push(`${id} (${NO_LOCAL_MEANING[r.Type]})`);
+    } else {
+      report.notEmulated.push(`${id} (${r.Type})`);
+    }
+  }
+  return report;
+}

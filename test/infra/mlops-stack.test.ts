@@ -1,0 +1,182 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { describe, expect, it } from 'vitest';
+import { synthStack } from './synth-stack.ts';
+
+const { template, stack } = synthStack();
+
+/** Logical id of the single resource of `type` whose properties match. */
+function idOf(type: string, props: Record<string, unknown> = {}): string {
+  const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
+  expect(found).toHaveLength(1);
+  return found[0] ?? '';
+}
+
+const predictId = idOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Online predictions') });
+const trainId = idOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Trains a model') });
+const tableId = idOf('AWS::DynamoDB::Table');
+const roleOf = (fnId: string): string => (template.toJSON().Resources[fnId].Properties.Role['Fn::GetAtt'] as string[])[0] ?? '';
+
+/** All policy statements attached to a role, flattened. */
+function statementsOf(roleId: string): Array<{ Action: string | string[]; Resource: unknown; Effect: string }> {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
+  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+const actionsOf = (roleId: string) => statementsOf(roleId).flatMap((s) => [s.Action].flat()).sort();
+
+describe('online prediction', () => {
+  it('integrates POST /models/{model}/predict with the live alias', () => {
+    const aliasId = idOf('AWS::Lambda::Alias', { Name: 'live' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{model}' });
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      ApiKeyRequired: true,
+      Integration: {
+        Type: 'AWS_PROXY',
+        Uri: { 'Fn::Join': ['', Match.arrayWith([{ Ref: aliasId }])] },
+      },
+    });
+  });
+
+  it('points the live alias at a published version of the predict function', () => {
+    template.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      FunctionName: { Ref: predictId },
+      FunctionVersion: { 'Fn::GetAtt': [Match.anyValue(), 'Version'] },
+    });
+  });
+
+  it('attaches the onnxruntime layer to the predict function only', () => {
+    const layerId = idOf('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'] });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Online'), Layers: [{ Ref: layerId }] });
+    expect(template.toJSON().Resources[trainId].Properties.Layers).toBeUndefined();
+  });
+
+  it('runs functions on nodejs24.x with the registry and bucket in their environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Online'),
+      Runtime: 'nodejs24.x',
+      MemorySize: 1769,
+      Environment: { Variables: Match.objectLike({ REGISTRY_TABLE: { Ref: tableId }, ARTIFACTS_BUCKET: { Ref: Match.anyValue() } }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Trains'),
+      Runtime: 'nodejs24.x',
+      Environment: { Variables: Match.objectLike({ REGISTRY_TABLE: { Ref: tableId }, DATA_BUCKET: { Ref: Match.anyValue() } }) },
+    });
+  });
+
+  it('throttles clients through a usage plan and the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 1000, BurstLimit: 2000 } });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', { KeyType: 'API_KEY' });
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 })]),
+    });
+  });
+
+  it('answers gateway errors in the platform error envelope', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      StatusCode: '429',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"error"') },
+    });
+  });
+
+  it('expresses a canary as an additional version weight on the live alias', () => {
+    const canary = synthStack({ liveRouting: { version: '7', weight: 0.05 } }).template;
+    canary.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      RoutingConfig: { AdditionalVersionWeights: [{ FunctionVersion: Match.anyValue(), FunctionWeight: 0.05 }] },
+    });
+  });
+
+  it('fails when the canary weight is outside (0, 1)', () => {
+    expect(() => synthStack({ liveRouting: { version: '7', weight: 1.5 } })).toThrow(/between 0 and 1/);
+  });
+});
+
+describe('storage', () => {
+  it('encrypts the registry table and keeps point-in-time recovery', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+    });
+  });
+
+  it('encrypts every bucket and blocks public access', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets).length).toBeGreaterThanOrEqual(3);
+    for (const bucket of Object.values(buckets)) {
+      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    }
+  });
+
+  it('denies non-TLS access to every bucket', () => {
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+    expect(policies.length).toBe(Object.keys(template.findResources('AWS::S3::Bucket')).length);
+    for (const policy of policies) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+});
+
+describe('grants', () => {
+  it('gives no policy a wildcard action', () => {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        for (const action of [statement.Action].flat()) expect(action).not.toMatch(/^\*$|:\*$/);
+      }
+    }
+  });
+
+  it('lets the predict function read the registry and model artifacts only', () => {
+    expect(actionsOf(roleOf(predictId))).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject'].sort(),
+    );
+    const s3Statement = statementsOf(roleOf(predictId)).find((s) => s.Action === 's3:GetObject');
+    expect(JSON.stringify(s3Statement?.Resource)).toContain('/models/*');
+  });
+
+  it('lets the train function read datasets, write models and write the registry', () => {
+    expect(actionsOf(roleOf(trainId))).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+        's3:PutObject',
+      ].sort(),
+    );
+  });
+});
+
+describe('cdk-nag', () => {
+  it('synthesizes with no unacknowledged AwsSolutions finding', () => {
+    expect(stack.stackName).toBe('TestStack');
+  });
+
+  it('fails synthesis when a resource breaks a rule', () => {
+    expect(() =>
+      synthStack({}, { mutate: (s) => new s3.Bucket(s, 'Careless', { enforceSSL: false }) }),
+    ).toThrow(/AwsSolutions-S1|AwsSolutions-S10/);
+  });
+});

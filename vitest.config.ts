@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    // CloudFormation's built-in validation adds ~5 s per synth; cfn-lint covers it in CI.
+    env: { CDK_VALIDATION: 'false' },
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    // Integration tests boot the local runtime: keep files from fighting for the 2 cores.
+    fileParallelism: true,
+    pool: 'forks',
+  },
+});
