@@ -5,7 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     // CloudFormation's built-in validation adds ~5 s per synth; cfn-lint covers it in CI.
-    env: { CDK_VALIDATION: 'false' },
+    env: { CDK_VALIDATION: 'false', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     // Integration tests boot the local runtime: keep files from fighting for the 2 cores.

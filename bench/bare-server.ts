@@ -24,8 +24,9 @@ const server = http.createServer((req, res) => {
     const out = await session.run({ features: new ort.Tensor('float32', featureSet.encode(instances, encoding), [instances.length, width]) });
     const p = out.probabilities?.data as Float32Array;
     const predictions = instances.map((_, i) => ({ score: p[2 * i + 1], label: (p[2 * i + 1] ?? 0) >= 0.5 ? 1 : 0 }));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ predictions }));
+    const body = JSON.stringify({ predictions });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
   });
 });
 server.keepAliveTimeout = 65_000;

@@ -35,6 +35,11 @@ export interface PlatformOptions {
   /** Seed for alias weight draws (tests); random when absent. */
   readonly routingSeed?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Replace every usage-plan and stage throttle (benchmarks measure capacity, not the limit).
+   * The throttle check still runs on every request.
+   */
+  readonly throttleOverride?: { readonly rateLimit: number; readonly burstLimit: number };
 }
 
 export interface StackInfo {
@@ -90,6 +95,10 @@ function listFiles(dir: string, prefix = ''): string[] {
     const full = join(dir, entry);
     return statSync(full).isDirectory() ? listFiles(full, `${prefix}${entry}/`) : [`${prefix}${entry}`];
   });
+}
+
+function withThrottle(api: RestApiModel, throttle: { rateLimit: number; burstLimit: number }): RestApiModel {
+  return { ...api, stageThrottle: throttle, keyThrottles: new Map([...api.keyThrottles.keys()].map((k) => [k, throttle])) };
 }
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
@@ -210,6 +219,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       AWS_DEFAULT_REGION: LOCAL_REGION,
       ...localSdkEnv({ s3: s3.endpoint, dynamoDb: dynamo.endpoint }),
       AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
+      // Node 20 is supported here; the SDK's notice about its future end of support is noise in logs.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
 
     const functions: Record<string, string> = {};
@@ -280,7 +291,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       }
     }
 
-    for (const api of readRestApis({ Resources: resources }, resolveIn)) apis.push(api);
+    for (const api of readRestApis({ Resources: resources }, resolveIn)) apis.push(options.throttleOverride ? withThrottle(api, options.throttleOverride) : api);
     for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::ApiGateway::ApiKey') apiKeyIds.push(id);
 
     const outputs: Record<string, string> = {};

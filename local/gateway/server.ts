@@ -48,7 +48,12 @@ export function createGatewayListener(options: GatewayOptions) {
     let status = 0;
     const finish = (statusCode: number, body: string, headers: Record<string, string | string[]> = {}) => {
       status = statusCode;
-      res.writeHead(statusCode, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, ...headers });
+      res.writeHead(statusCode, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'x-amzn-requestid': requestId,
+        ...headers,
+      });
       res.end(body);
       options.accessLog?.write(
         `${JSON.stringify({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method, path: url.pathname, status, responseLatencyMs: Math.round(performance.now() - started) })}\n`,
@@ -113,7 +118,7 @@ export function createGatewayListener(options: GatewayOptions) {
         for (const [k, v] of Object.entries(proxy.multiValueHeaders ?? {})) headers[k] = v;
         const responseBody = proxy.isBase64Encoded ? Buffer.from(proxy.body ?? '', 'base64') : (proxy.body ?? '');
         status = proxy.statusCode;
-        res.writeHead(proxy.statusCode, { 'x-amzn-requestid': requestId, ...headers });
+        res.writeHead(proxy.statusCode, { 'x-amzn-requestid': requestId, ...headers, 'content-length': Buffer.byteLength(responseBody) });
         res.end(responseBody);
         options.accessLog?.write(
           `${JSON.stringify({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method, path: url.pathname, status, responseLatencyMs: Math.round(performance.now() - started) })}\n`,

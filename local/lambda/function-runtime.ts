@@ -1,8 +1,8 @@
 // A local Lambda function: a pool of worker-thread execution environments, each with the
 // function's own environment variables, started on demand (cold start), reused across
-// invocations, one invocation at a time each, bounded like reserved concurrency.
+// invocations, one invocation at a time each, at most `maxConcurrency` of them.
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,12 +53,13 @@ interface Pending {
 class Environment {
   readonly worker: Worker;
   readonly ready: Promise<void>;
-  busy = false;
+  /** Invocations handed to this environment and not answered yet (it runs them one by one). */
+  inFlight = 0;
   private readonly pending = new Map<string, Pending>();
 
-  constructor(config: FunctionConfig, version: string, log: WriteStream, private readonly onExit: (env: Environment) => void) {
+  constructor(config: FunctionConfig, version: string, private readonly onExit: (env: Environment) => void) {
     this.worker = new Worker(WORKER_RUNTIME, {
-      env: { ...config.environment },
+      env: { ...config.environment, AWS_LAMBDA_FUNCTION_VERSION: version },
       workerData: {
         bundleFile: config.bundleFile,
         handlerName: config.handlerName,
@@ -66,12 +67,9 @@ class Environment {
         functionVersion: version,
         memorySize: config.memorySize,
         timeoutMs: config.timeoutSeconds * 1000,
+        logFile: join(config.logDir, `${config.functionName}.log`),
       },
-      stdout: true,
-      stderr: true,
     });
-    this.worker.stdout.pipe(log, { end: false });
-    this.worker.stderr.pipe(log, { end: false });
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', (m: { type: string; error?: LambdaErrorPayload }) => {
         if (m.type === 'ready') resolve();
@@ -79,13 +77,17 @@ class Environment {
       });
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (m: { type: string; id?: string; result?: unknown; error?: LambdaErrorPayload }) => {
-      const p = m.id === undefined ? undefined : this.pending.get(m.id);
-      if (!p || m.id === undefined) return;
-      this.pending.delete(m.id);
-      clearTimeout(p.timer);
-      if (m.type === 'result') p.resolve(m.result);
-      else p.reject(new FunctionError(m.error ?? { errorType: 'Error', errorMessage: 'unknown' }, config.functionName));
+    this.worker.on('message', (m: { type: string; items?: Array<{ id: string; result?: unknown; error?: LambdaErrorPayload }> }) => {
+      if (m.type !== 'answers') return;
+      for (const item of m.items ?? []) {
+        const p = this.pending.get(item.id);
+        if (!p) continue;
+        this.pending.delete(item.id);
+        this.inFlight--;
+        clearTimeout(p.timer);
+        if (item.error) p.reject(new FunctionError(item.error, config.functionName));
+        else p.resolve(item.result);
+      }
     });
     this.worker.on('exit', () => {
       for (const p of this.pending.values()) {
@@ -93,36 +95,50 @@ class Environment {
         p.reject(new FunctionError({ errorType: 'Runtime.ExitError', errorMessage: 'execution environment exited' }, config.functionName));
       }
       this.pending.clear();
+      this.inFlight = 0;
       this.onExit(this);
     });
   }
 
   invoke(event: unknown, requestId: string, invokedArn: string, timeoutMs: number, functionName: string): Promise<unknown> {
     const id = randomUUID();
+    // Invocations queued ahead of this one run first, each within its own timeout.
+    const budget = timeoutMs * (this.inFlight + 1);
+    this.inFlight++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new FunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${timeoutMs / 1000} seconds` }, functionName));
         // Like Lambda, a timed-out environment is not reused.
         void this.worker.terminate();
-      }, timeoutMs);
+      }, budget);
       this.pending.set(id, { resolve, reject, timer });
-      this.worker.postMessage({ type: 'invoke', id, event, requestId, invokedArn });
+      this.outbox.push({ id, event, requestId, invokedArn });
+      // Everything dispatched during this event-loop turn crosses to the worker in one message.
+      if (this.outbox.length === 1) setImmediate(this.flush);
     });
   }
+
+  private outbox: Array<{ id: string; event: unknown; requestId: string; invokedArn: string }> = [];
+  private readonly flush = () => {
+    const items = this.outbox;
+    this.outbox = [];
+    this.worker.postMessage({ type: 'invoke', items });
+  };
 }
 
-/** A function version's pool of execution environments. */
+/**
+ * A function version's execution environments. An invocation goes to an idle environment,
+ * else to a new one (a cold start) while under `maxConcurrency`, else it waits in the least
+ * busy environment's queue: each environment still runs one invocation at a time.
+ */
 export class FunctionRuntime {
   private readonly environments: Environment[] = [];
-  private readonly waiting: Array<(env: Environment) => void> = [];
-  private readonly log: WriteStream;
   private readonly maxConcurrency: number;
   private closed = false;
 
   constructor(readonly config: FunctionConfig, readonly version = '$LATEST') {
     mkdirSync(config.logDir, { recursive: true });
-    this.log = createWriteStream(join(config.logDir, `${config.functionName}.log`), { flags: 'a' });
     this.maxConcurrency = config.maxConcurrency ?? Math.min(4, availableParallelism());
   }
 
@@ -136,54 +152,43 @@ export class FunctionRuntime {
   /** Invoke synchronously (RequestResponse); rejects with FunctionError when the handler fails. */
   async invoke(event: unknown, options: { requestId?: string; invokedArn?: string } = {}): Promise<unknown> {
     if (this.closed) throw new Error(`${this.config.functionName} is shut down`);
-    const env = await this.acquire();
-    try {
-      await env.ready;
-      return await env.invoke(
-        event,
-        options.requestId ?? randomUUID(),
-        options.invokedArn ?? `arn:aws:lambda:local:000000000000:function:${this.config.functionName}`,
-        this.config.timeoutSeconds * 1000,
-        this.config.functionName,
-      );
-    } finally {
-      this.release(env);
-    }
+    const env = this.pick();
+    await env.ready;
+    return env.invoke(
+      event,
+      options.requestId ?? randomUUID(),
+      options.invokedArn ?? `arn:aws:lambda:local:000000000000:function:${this.config.functionName}`,
+      this.config.timeoutSeconds * 1000,
+      this.config.functionName,
+    );
+  }
+
+  /** Environments alive now (the function's current concurrency). */
+  get size(): number {
+    return this.environments.length;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.environments.map((e) => e.worker.terminate()));
-    await new Promise<void>((resolve) => this.log.end(resolve));
+  }
+
+  private pick(): Environment {
+    let best: Environment | undefined;
+    for (const env of this.environments) if (!best || env.inFlight < best.inFlight) best = env;
+    if (best && best.inFlight === 0) return best;
+    if (this.environments.length < this.maxConcurrency) return this.spawn();
+    if (!best) throw new Error(`${this.config.functionName}: no execution environment available`);
+    return best;
   }
 
   private spawn(): Environment {
-    const env = new Environment(this.config, this.version, this.log, (gone) => {
+    const env = new Environment(this.config, this.version, (gone) => {
       const index = this.environments.indexOf(gone);
       if (index >= 0) this.environments.splice(index, 1);
     });
     env.ready.catch(() => undefined);
     this.environments.push(env);
     return env;
-  }
-
-  private acquire(): Promise<Environment> {
-    const idle = this.environments.find((e) => !e.busy);
-    const env = idle ?? (this.environments.length < this.maxConcurrency ? this.spawn() : undefined);
-    if (env) {
-      env.busy = true;
-      return Promise.resolve(env);
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(env: Environment): void {
-    const next = this.waiting.shift();
-    if (next && this.environments.includes(env)) {
-      next(env);
-      return;
-    }
-    env.busy = false;
-    if (next) this.acquire().then(next, () => undefined);
   }
 }

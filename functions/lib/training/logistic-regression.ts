@@ -55,8 +55,8 @@ export function resolveLogisticRegressionParams(
       `unknown logistic regression params ${unknown.join(', ')}; known: ${known.join(', ')}`,
     );
   }
-  const resolved = { ...DEFAULT_LOGISTIC_REGRESSION_PARAMS, ...params };
-  const { l2, maxIterations, tolerance } = resolved;
+  const given = Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined));
+  const { l2, maxIterations, tolerance } = { ...DEFAULT_LOGISTIC_REGRESSION_PARAMS, ...given };
   if (!(Number.isFinite(l2) && l2 >= 0)) {
     throw new InvalidRequest(`l2 must be a finite number ≥ 0, got ${l2}`);
   }

@@ -75,9 +75,8 @@ export function trainClassifier<I, E>(input: TrainClassifierInput<I, E>): TrainR
   const encoding = featureSet.fit(train.rows);
   const featureNames = featureSet.featureNames(encoding);
   const width = featureNames.length;
-  const model = fitLogisticRegression(featureSet.encode(train.rows, encoding), train.labels, width, params);
-  const score = (side: typeof train) =>
-    predictProbabilities(model, featureSet.encode(side.rows, encoding), width);
+  const xTrain = featureSet.encode(train.rows, encoding);
+  const model = fitLogisticRegression(xTrain, train.labels, width, params);
 
   const modelBytes = exportLogisticRegression(model, {
     featureNames,
@@ -96,8 +95,12 @@ export function trainClassifier<I, E>(input: TrainClassifierInput<I, E>): TrainR
     featureNames,
     params,
     metrics: {
-      train: evaluateBinary(score(train), train.labels, DECISION_THRESHOLD),
-      test: evaluateBinary(score(test), test.labels, DECISION_THRESHOLD),
+      train: evaluateBinary(predictProbabilities(model, xTrain, width), train.labels, DECISION_THRESHOLD),
+      test: evaluateBinary(
+        predictProbabilities(model, featureSet.encode(test.rows, encoding), width),
+        test.labels,
+        DECISION_THRESHOLD,
+      ),
     },
   };
 }

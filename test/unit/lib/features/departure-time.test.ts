@@ -24,7 +24,12 @@ describe('parseDepartureTime', () => {
   });
 
   it('accepts ISO local date-times, with or without seconds', () => {
-    expect(parseDepartureTime('2001-03-31T22:27')).toMatchObject({ month: 3, day: 31, hour: 22, weekday: SATURDAY });
+    expect(parseDepartureTime('2001-03-31T22:27')).toMatchObject({
+      month: 3,
+      day: 31,
+      hour: 22,
+      weekday: SATURDAY,
+    });
     expect(parseDepartureTime('2001-03-31T22:27:59')).toMatchObject({ minute: 27, weekday: SATURDAY });
   });
 

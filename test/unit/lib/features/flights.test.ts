@@ -17,7 +17,8 @@ const flight = (overrides: Partial<FlightInstance> = {}): FlightInstance => ({
 });
 
 /** `count` copies of a flight: enough of one airport to pass (or miss) the vocabulary threshold. */
-const repeat = (count: number, overrides: Partial<FlightInstance>) => Array.from({ length: count }, () => flight(overrides));
+const repeat = (count: number, overrides: Partial<FlightInstance>) =>
+  Array.from({ length: count }, () => flight(overrides));
 
 const encoding: FlightEncoding = { origins: ['DTW', 'ORD'], destinations: ['LAS'] };
 
@@ -103,7 +104,10 @@ describe('flights feature set', () => {
     });
 
     it('places 23:59 next to 00:00 on the clock', () => {
-      const x = flights.encode([flight({ date: '2001/01/01 23:59' }), flight({ date: '2001/01/02 00:00' })], encoding);
+      const x = flights.encode(
+        [flight({ date: '2001/01/01 23:59' }), flight({ date: '2001/01/02 00:00' })],
+        encoding,
+      );
       const width = names.length;
       expect(Math.abs((x[0] ?? 0) - (x[width] ?? 0))).toBeLessThan(0.01);
       expect(Math.abs((x[1] ?? 0) - (x[width + 1] ?? 0))).toBeLessThan(0.01);
@@ -122,9 +126,14 @@ describe('flights feature set', () => {
       const realNames = flights.featureNames(fitted);
       const x = flights.encode(instances.slice(0, 2000), fitted);
       const blockSum = (row: number, prefix: string) =>
-        realNames.reduce((sum, name, j) => sum + (name.startsWith(prefix) ? (x[row * realNames.length + j] ?? 0) : 0), 0);
+        realNames.reduce(
+          (sum, name, j) => sum + (name.startsWith(prefix) ? (x[row * realNames.length + j] ?? 0) : 0),
+          0,
+        );
       for (let row = 0; row < 2000; row++) {
-        expect([blockSum(row, 'weekday='), blockSum(row, 'origin='), blockSum(row, 'destination=')]).toEqual([1, 1, 1]);
+        expect([blockSum(row, 'weekday='), blockSum(row, 'origin='), blockSum(row, 'destination=')]).toEqual([
+          1, 1, 1,
+        ]);
       }
       expect(x.every(Number.isFinite)).toBe(true);
     });
@@ -151,7 +160,9 @@ describe('flights feature set', () => {
   describe('instanceSchema', () => {
     const issues = (value: unknown) => {
       const result = flights.instanceSchema.safeParse(value);
-      return result.success ? [] : result.error.issues.map((i) => ({ path: i.path, code: i.code, message: i.message }));
+      return result.success
+        ? []
+        : result.error.issues.map((i) => ({ path: i.path, code: i.code, message: i.message }));
     };
 
     it('accepts a flight and normalises airport codes to upper case', () => {
@@ -180,7 +191,9 @@ describe('flights feature set', () => {
     it('fails on an extra field such as the label', () => {
       const result = flights.instanceSchema.safeParse({ ...flight(), delay: 66 });
       expect(result.success).toBe(false);
-      expect(result.error?.issues).toEqual([expect.objectContaining({ code: 'unrecognized_keys', keys: ['delay'] })]);
+      expect(result.error?.issues).toEqual([
+        expect.objectContaining({ code: 'unrecognized_keys', keys: ['delay'] }),
+      ]);
     });
 
     it.each([0, -5, 20_000, Number.NaN, Number.POSITIVE_INFINITY])('fails on distance %s', (distance) => {

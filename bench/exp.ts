@@ -1,0 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { startPlatform } from '/work/main/local/platform.ts';
+import { bootstrapSeedModel, platformStack } from '/work/main/local/bootstrap.ts';
+const dataDir = mkdtempSync(join(tmpdir(), 'exp-'));
+const p = await startPlatform({ cdkOut: '/work/main/cdk.out', dataDir, port: 0, throttleOverride: { rateLimit: 1e9, burstLimit: 1e9 } });
+await bootstrapSeedModel(p, () => {});
+const fn = platformStack(p).outputs.PredictFunctionName!;
+await p.lambda.prewarm(`${fn}:live`, Number(process.env.N ?? 2));
+const body = JSON.stringify({ instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }] });
+const spec = { url: `${p.url}models/flight-delay/predict`, body, headers: { 'content-type': 'application/json', 'x-api-key': p.apiKey }, concurrency: 64, durationMs: 3000, warmupMs: 1000 };
+const out: string = await new Promise((res) => { const c = spawn(process.execPath, ['--import', 'tsx', '/work/main/bench/run-load.ts', JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }); let o = ''; c.stdout.on('data', (d) => (o += d)); c.on('exit', () => res(o)); });
+console.log(process.env.N, out);
+await p.stop();
