@@ -14,16 +14,25 @@ const featureSet = getFeatureSet(metadata['mlops.featureSet'] ?? '');
 if (!featureSet) throw new Error('artifact names an unknown feature set');
 const encoding: unknown = JSON.parse(metadata['mlops.encoding'] ?? 'null');
 const width = featureSet.featureNames(encoding).length;
-const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+const session = await ort.InferenceSession.create(bytes, {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+});
 
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', async () => {
     const { instances } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { instances: unknown[] };
-    const out = await session.run({ features: new ort.Tensor('float32', featureSet.encode(instances, encoding), [instances.length, width]) });
+    const out = await session.run({
+      features: new ort.Tensor('float32', featureSet.encode(instances, encoding), [instances.length, width]),
+    });
     const p = out.probabilities?.data as Float32Array;
-    const predictions = instances.map((_, i) => ({ score: p[2 * i + 1], label: (p[2 * i + 1] ?? 0) >= 0.5 ? 1 : 0 }));
+    const predictions = instances.map((_, i) => ({
+      score: p[2 * i + 1],
+      label: (p[2 * i + 1] ?? 0) >= 0.5 ? 1 : 0,
+    }));
     const body = JSON.stringify({ predictions });
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);

@@ -1,16 +1,17 @@
 // In-process cost of the predict handler (parse, validate, encode, score, shape, log) over a
 // bare `session.run` of the same artifact on the same row. Child-process entry: the handler's
 // logs go to the ignored stdout; the result is sent over IPC.
-import { Logger } from '@aws-lambda-powertools/logger';
+
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Logger } from '@aws-lambda-powertools/logger';
 import * as ort from 'onnxruntime-node';
-import { createPredictHandler } from '../functions/predict/http.ts';
 import { getFeatureSet } from '../functions/lib/features/index.ts';
 import { readModelMetadata } from '../functions/lib/onnx/model-metadata.ts';
 import type { ModelVersion } from '../functions/lib/registry/model-version.ts';
 import { cachedModelLoader } from '../functions/lib/serving/model-cache.ts';
 import { createOnnxModelLoader } from '../functions/lib/serving/onnx-model-loader.ts';
+import { createPredictHandler } from '../functions/predict/http.ts';
 
 const ITERATIONS = Number(process.argv[3] ?? 20_000);
 const bytes = readFileSync(process.argv[2] ?? '');
@@ -23,7 +24,10 @@ const version = {
 } as ModelVersion;
 
 const handler = createPredictHandler(
-  { resolveVersion: async () => version, loadModel: cachedModelLoader(createOnnxModelLoader(async () => bytes)) },
+  {
+    resolveVersion: async () => version,
+    loadModel: cachedModelLoader(createOnnxModelLoader(async () => bytes)),
+  },
   new Logger({ serviceName: 'predict' }),
 );
 const event = {
@@ -37,7 +41,11 @@ const metadata = readModelMetadata(bytes);
 const featureSet = getFeatureSet(metadata['mlops.featureSet'] ?? '');
 const encoding: unknown = JSON.parse(metadata['mlops.encoding'] ?? 'null');
 const width = featureSet?.featureNames(encoding).length ?? 0;
-const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+const session = await ort.InferenceSession.create(bytes, {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+});
 const features = featureSet?.encode([row], encoding) ?? new Float32Array();
 
 async function timeIt(fn: () => Promise<unknown>): Promise<number> {

@@ -25,24 +25,37 @@ const say = (line: string) => !json && console.log(line);
 
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', here('./run-load.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', here('./run-load.ts'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as LoadResult)
+        : reject(new Error(`load generator exited ${code}`)),
+    );
   });
 }
 
 function startBareServer(modelFile: string): Promise<{ port: number; child: ChildProcess }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', here('./bare-server.ts'), modelFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', here('./bare-server.ts'), modelFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     child.stdout?.once('data', (d: Buffer) => resolve({ port: Number(d.toString().trim()), child }));
     child.once('exit', (code) => reject(new Error(`bare server exited ${code}`)));
   });
 }
 
-function handlerOverhead(modelFile: string): Promise<{ bareUs: number; handlerUs: number; overheadUs: number; iterations: number }> {
+function handlerOverhead(
+  modelFile: string,
+): Promise<{ bareUs: number; handlerUs: number; overheadUs: number; iterations: number }> {
   return new Promise((resolve, reject) => {
-    const child = fork(here('./handler-overhead.ts'), [modelFile], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(here('./handler-overhead.ts'), [modelFile], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
     child.once('message', (m) => resolve(m as never));
     child.once('exit', (code) => code !== 0 && reject(new Error(`handler bench exited ${code}`)));
   });
@@ -61,11 +74,16 @@ let bare: ChildProcess | undefined;
 try {
   await bootstrapSeedModel(platform, say);
   const stack = platformStack(platform);
-  const registry = new DynamoDbModelRegistry(DynamoDBDocumentClient.from(localDynamoDbClient(platform.endpoints.dynamodb)), stack.outputs.RegistryTableName ?? '');
+  const registry = new DynamoDbModelRegistry(
+    DynamoDBDocumentClient.from(localDynamoDbClient(platform.endpoints.dynamodb)),
+    stack.outputs.RegistryTableName ?? '',
+  );
   const production = await registry.getProductionVersion(SEED.model);
   if (!production) throw new Error('no Production model after bootstrap');
   const { bucket, key } = parseS3Uri(production.artifactUri);
-  const object = await localS3Client(platform.endpoints.s3).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const object = await localS3Client(platform.endpoints.s3).send(
+    new GetObjectCommand({ Bucket: bucket, Key: key }),
+  );
   const modelFile = join(dataDir, 'model.onnx');
   writeFileSync(modelFile, await object.Body!.transformToByteArray());
 
@@ -74,17 +92,26 @@ try {
   const server = await startBareServer(modelFile);
   bare = server.child;
 
-  const body = JSON.stringify({ instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }] });
+  const body = JSON.stringify({
+    instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }],
+  });
   const headers = { 'content-type': 'application/json' };
   const rows: Array<{ concurrency: number; gateway: LoadResult; bare: LoadResult; ratio: number }> = [];
   say(`\nPOST /predict, one row per request, ${durationMs / 1000} s per run after 1 s warm-up\n`);
   say('conns   gateway rps   p50 ms   p99 ms  |  bare rps   p50 ms   p99 ms  |  ratio');
   for (const concurrency of [1, 16, 64]) {
     const common = { body, concurrency, durationMs, warmupMs: 1_000 };
-    const gateway = await runLoad({ ...common, url: `${platform.url}models/${SEED.model}/predict`, headers: { ...headers, 'x-api-key': platform.apiKey } });
+    const gateway = await runLoad({
+      ...common,
+      url: `${platform.url}models/${SEED.model}/predict`,
+      headers: { ...headers, 'x-api-key': platform.apiKey },
+    });
     const bareResult = await runLoad({ ...common, url: `http://127.0.0.1:${server.port}/predict`, headers });
     const failed = gateway.non2xx + gateway.errors + bareResult.non2xx + bareResult.errors;
-    if (failed > 0) throw new Error(`${failed} requests failed at ${concurrency} connections: the comparison would be meaningless`);
+    if (failed > 0)
+      throw new Error(
+        `${failed} requests failed at ${concurrency} connections: the comparison would be meaningless`,
+      );
     const ratio = gateway.rps / bareResult.rps;
     rows.push({ concurrency, gateway, bare: bareResult, ratio });
     const f = (n: number, w: number, d = 0) => n.toFixed(d).padStart(w);
@@ -96,8 +123,12 @@ try {
   const at64 = rows.find((r) => r.concurrency === 64)?.ratio ?? 0;
   if (json) console.log(JSON.stringify({ online: rows, handler: overhead }, null, 2));
   else {
-    console.log(`\nhandler overhead: ${overhead.handlerUs.toFixed(1)} µs per request vs ${overhead.bareUs.toFixed(1)} µs bare session.run → ${overhead.overheadUs.toFixed(1)} µs overhead (goal < 100 µs)`);
-    console.log(`gateway / bare at 64 connections: ${at64.toFixed(2)}× (goal ≥ 0.70×) ${at64 >= 0.7 ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `\nhandler overhead: ${overhead.handlerUs.toFixed(1)} µs per request vs ${overhead.bareUs.toFixed(1)} µs bare session.run → ${overhead.overheadUs.toFixed(1)} µs overhead (goal < 100 µs)`,
+    );
+    console.log(
+      `gateway / bare at 64 connections: ${at64.toFixed(2)}× (goal ≥ 0.70×) ${at64 >= 0.7 ? 'MET' : 'NOT MET'}`,
+    );
   }
 } finally {
   bare?.kill();

@@ -25,7 +25,8 @@ export interface LoadResult {
   readonly p99Ms: number;
 }
 
-const quantile = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+const quantile = (sorted: Float64Array, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 /** Length of one complete response at the start of `buf`, or 0 when more bytes are needed. */
@@ -35,7 +36,10 @@ function completeResponseLength(buf: Buffer): { length: number; status: number }
   const head = buf.subarray(0, end).toString('latin1');
   const status = Number(head.slice(9, 12));
   const match = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-  if (!match) throw new Error('response without content-length (chunked responses are not supported by this generator)');
+  if (!match)
+    throw new Error(
+      'response without content-length (chunked responses are not supported by this generator)',
+    );
   const total = end + 4 + Number(match[1]);
   return buf.length >= total ? { length: total, status } : { length: 0, status: 0 };
 }
@@ -43,10 +47,18 @@ function completeResponseLength(buf: Buffer): { length: number; status: number }
 export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   const target = new URL(spec.url);
   const body = Buffer.from(spec.body);
-  const headerLines = Object.entries({ host: target.host, connection: 'keep-alive', ...spec.headers, 'content-length': String(body.length) })
+  const headerLines = Object.entries({
+    host: target.host,
+    connection: 'keep-alive',
+    ...spec.headers,
+    'content-length': String(body.length),
+  })
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
-  const request = Buffer.concat([Buffer.from(`POST ${target.pathname}${target.search} HTTP/1.1\r\n${headerLines}\r\n`), body]);
+  const request = Buffer.concat([
+    Buffer.from(`POST ${target.pathname}${target.search} HTTP/1.1\r\n${headerLines}\r\n`),
+    body,
+  ]);
   const latencies: number[] = [];
   let errors = 0;
   let non2xx = 0;
@@ -57,7 +69,7 @@ export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
     new Promise<void>((resolve) => {
       const socket = net.connect(Number(target.port), target.hostname);
       socket.setNoDelay(true);
-      let pending = Buffer.alloc(0);
+      let pending: Buffer = Buffer.alloc(0);
       let sentAt = 0;
       const send = () => {
         if (stop) {
@@ -97,5 +109,13 @@ export async function generateLoad(spec: LoadSpec): Promise<LoadResult> {
   stop = true;
   await Promise.all(connections);
   const sorted = Float64Array.from(latencies).sort();
-  return { requests: latencies.length, errors, non2xx, seconds, rps: latencies.length / seconds, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  return {
+    requests: latencies.length,
+    errors,
+    non2xx,
+    seconds,
+    rps: latencies.length / seconds,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+  };
 }

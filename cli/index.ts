@@ -44,13 +44,27 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'predict':
       if (!rest[0]) throw new Error('usage: mlops predict <model> --file rows.json');
-      return predictCommand(target, { model: rest[0], file: values.file, instances: values.instances, json: values.json });
+      return predictCommand(target, {
+        model: rest[0],
+        file: values.file,
+        instances: values.instances,
+        json: values.json,
+      });
     case 'models':
       return modelsCommand(target, { action: rest[0] ?? 'list', model: rest[1], json: values.json });
     case 'train':
-      return trainCommand(target, { model: values.model, dataset: values.dataset, featureSet: values['feature-set'], promote: !values['no-promote'], json: values.json });
+      return trainCommand(target, {
+        model: values.model,
+        dataset: values.dataset,
+        featureSet: values['feature-set'],
+        promote: !values['no-promote'],
+        json: values.json,
+      });
     case 'status':
-      if (values.json) console.log(JSON.stringify({ target: target.kind, apiUrl: target.apiUrl, outputs: target.outputs }, null, 2));
+      if (values.json)
+        console.log(
+          JSON.stringify({ target: target.kind, apiUrl: target.apiUrl, outputs: target.outputs }, null, 2),
+        );
       else {
         console.log(`target   ${target.kind}\napi      ${target.apiUrl}`);
         for (const [k, v] of Object.entries(target.outputs)) console.log(`${k.padEnd(22)} ${v}`);

@@ -1,10 +1,11 @@
 // Finds the platform the CLI talks to: the local one through .mlops/local.json, or AWS
 // through the standard SDK configuration and the stack's CloudFormation outputs. Every verb
 // then uses the same SDK calls against either.
-import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -31,10 +32,15 @@ interface LocalState {
 export const DEFAULT_STATE_FILE = join(process.cwd(), '.mlops', 'local.json');
 
 /** `--target local|aws`; by default local when a local platform has written its state file. */
-export async function resolveTarget(kind: string | undefined, stackName: string, stateFile = process.env.MLOPS_STATE_FILE ?? DEFAULT_STATE_FILE): Promise<Target> {
+export async function resolveTarget(
+  kind: string | undefined,
+  stackName: string,
+  stateFile = process.env.MLOPS_STATE_FILE ?? DEFAULT_STATE_FILE,
+): Promise<Target> {
   const wanted = kind ?? (existsSync(stateFile) ? 'local' : 'aws');
   if (wanted === 'local') {
-    if (!existsSync(stateFile)) throw new Error(`no local platform found (${stateFile} is missing): run \`npm start\` first`);
+    if (!existsSync(stateFile))
+      throw new Error(`no local platform found (${stateFile} is missing): run \`npm start\` first`);
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as LocalState;
     const stack = state.stacks[stackName] ?? Object.values(state.stacks)[0];
     if (!stack) throw new Error(`${stateFile} lists no stacks`);
@@ -43,17 +49,31 @@ export async function resolveTarget(kind: string | undefined, stackName: string,
       apiUrl: state.url,
       apiKey: state.apiKey,
       outputs: stack.outputs,
-      clientConfig: { region: state.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, endpoints: state.endpoints },
+      clientConfig: {
+        region: state.region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        endpoints: state.endpoints,
+      },
     };
   }
   if (wanted !== 'aws') throw new Error(`--target must be local or aws (got ${wanted})`);
   const cfn = new CloudFormationClient({});
   const described = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = Object.fromEntries((described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  const outputs = Object.fromEntries(
+    (described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+  );
   const key = outputs.ApiKeyId
-    ? await new APIGatewayClient({}).send(new GetApiKeyCommand({ apiKey: outputs.ApiKeyId, includeValue: true }))
+    ? await new APIGatewayClient({}).send(
+        new GetApiKeyCommand({ apiKey: outputs.ApiKeyId, includeValue: true }),
+      )
     : undefined;
-  return { kind: 'aws', apiUrl: outputs.ApiUrl ?? '', apiKey: key?.value ?? '', outputs, clientConfig: { endpoints: {} } };
+  return {
+    kind: 'aws',
+    apiUrl: outputs.ApiUrl ?? '',
+    apiKey: key?.value ?? '',
+    outputs,
+    clientConfig: { endpoints: {} },
+  };
 }
 
 /** Options for an SDK v3 client of `service` against the target. */
@@ -63,6 +83,12 @@ export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lamb
     ...(target.clientConfig.region ? { region: target.clientConfig.region } : {}),
     ...(target.clientConfig.credentials ? { credentials: target.clientConfig.credentials } : {}),
     ...(endpoint ? { endpoint } : {}),
-    ...(service === 's3' && endpoint ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(service === 's3' && endpoint
+      ? {
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }
+      : {}),
   } as const;
 }

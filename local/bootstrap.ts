@@ -16,7 +16,10 @@ export function platformStack(platform: Platform): StackInfo {
 }
 
 /** Train + promote the seed model unless it already has a Production version. */
-export async function bootstrapSeedModel(platform: Platform, log: (line: string) => void): Promise<'existing' | 'trained'> {
+export async function bootstrapSeedModel(
+  platform: Platform,
+  log: (line: string) => void,
+): Promise<'existing' | 'trained'> {
   const stack = platformStack(platform);
   const registry = new DynamoDbModelRegistry(
     DynamoDBDocumentClient.from(localDynamoDbClient(platform.endpoints.dynamodb)),

@@ -26,7 +26,12 @@ const say = (line: string) => console.log(`[mlops] ${line}`);
 async function main(): Promise<void> {
   const synth = await ensureSynth(projectDir, config.MLOPS_CDK_OUT, say);
   if (synth === 'reused') say('cdk.out is up to date with the sources; reusing it');
-  const platform = await startPlatform({ cdkOut: config.MLOPS_CDK_OUT, dataDir: config.MLOPS_DATA_DIR, port: config.MLOPS_PORT, log: () => undefined });
+  const platform = await startPlatform({
+    cdkOut: config.MLOPS_CDK_OUT,
+    dataDir: config.MLOPS_DATA_DIR,
+    port: config.MLOPS_PORT,
+    log: () => undefined,
+  });
   const shutdown = async (signal: string) => {
     say(`${signal}: shutting down …`);
     await platform.stop();
@@ -37,7 +42,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   const { report } = platform;
-  say(`emulating ${report.emulated.length} resources; ${report.noLocalMeaning.length} have no local meaning (IAM, log groups, permissions …)`);
+  say(
+    `emulating ${report.emulated.length} resources; ${report.noLocalMeaning.length} have no local meaning (IAM, log groups, permissions …)`,
+  );
   for (const item of report.notEmulated) say(`NOT EMULATED: ${item}`);
   for (const warning of report.warnings) say(`warning: ${warning}`);
 
@@ -46,7 +53,9 @@ async function main(): Promise<void> {
   mkdirSync(dirname(stateFile), { recursive: true });
   writeFileSync(stateFile, `${JSON.stringify(platform.describe(), null, 2)}\n`);
 
-  const body = JSON.stringify({ instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }] });
+  const body = JSON.stringify({
+    instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }],
+  });
   console.log(`
   MLOps platform running locally (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
 

@@ -3,23 +3,23 @@
 // environment, the REST API with keys, throttles and alias weights, and the seed datasets.
 // Whatever the template declares that has no local counterpart is reported by logical id.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { readdirSync, statSync } from 'node:fs';
-import { createGatewayListener } from './gateway/server.ts';
-import { readRestApis, type RestApiModel } from './gateway/rest-api-model.ts';
-import { LambdaService } from './lambda/lambda-service.ts';
-import { loadCloudAssembly } from './template/cloud-assembly.ts';
-import { resolveValue } from './template/intrinsics.ts';
 import { localDynamoDbClient, startDynamoDb } from './emulators/dynamodb.ts';
 import { ensureTablesFromTemplate } from './emulators/dynamodb-tables.ts';
 import { localSdkEnv } from './emulators/local-aws.ts';
-import { ensureBucketsFromTemplate, localS3Client, startS3 } from './emulators/s3.ts';
 import { localResourceName } from './emulators/names.ts';
+import { ensureBucketsFromTemplate, localS3Client, startS3 } from './emulators/s3.ts';
+import { AccessLog } from './gateway/access-log.ts';
+import { type RestApiModel, readRestApis } from './gateway/rest-api-model.ts';
+import { createGatewayListener } from './gateway/server.ts';
+import { LambdaService } from './lambda/lambda-service.ts';
 import { classifyResources, type ResourceReport } from './resource-support.ts';
+import { loadCloudAssembly } from './template/cloud-assembly.ts';
+import { resolveValue } from './template/intrinsics.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
@@ -78,7 +78,9 @@ function seededRandom(seed: number): () => number {
 /** API key values are generated once per key and kept in the data folder, like AWS keeps them. */
 function loadApiKeys(dataDir: string, keyIds: readonly string[]): Map<string, string> {
   const file = join(dataDir, 'api-keys.json');
-  const stored: Record<string, string> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const stored: Record<string, string> = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>)
+    : {};
   let changed = false;
   for (const id of keyIds) {
     if (!stored[id]) {
@@ -98,7 +100,11 @@ function listFiles(dir: string, prefix = ''): string[] {
 }
 
 function withThrottle(api: RestApiModel, throttle: { rateLimit: number; burstLimit: number }): RestApiModel {
-  return { ...api, stageThrottle: throttle, keyThrottles: new Map([...api.keyThrottles.keys()].map((k) => [k, throttle])) };
+  return {
+    ...api,
+    stageThrottle: throttle,
+    keyThrottles: new Map([...api.keyThrottles.keys()].map((k) => [k, throttle])),
+  };
 }
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
@@ -110,7 +116,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const dynamo = await startDynamoDb({ dataDir: join(dataDir, 'dynamodb'), port: 0, host: '127.0.0.1' });
   const s3 = await startS3({ dataDir: join(dataDir, 's3'), port: 0, host: '127.0.0.1' });
-  const lambda = new LambdaService(options.routingSeed === undefined ? Math.random : seededRandom(options.routingSeed));
+  const lambda = new LambdaService(
+    options.routingSeed === undefined ? Math.random : seededRandom(options.routingSeed),
+  );
   const server: Server = createServer();
   await new Promise<void>((ok) => server.listen(options.port, host, ok));
   const port = (server.address() as AddressInfo).port;
@@ -126,17 +134,22 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   for (const stack of assembly.stacks) {
     const resources = stack.template.Resources ?? {};
-    const name = (logicalId: string, kind: 'table' | 'bucket' | 'function') => localResourceName(stack.stackName, logicalId, kind);
+    const name = (logicalId: string, kind: 'table' | 'bucket' | 'function') =>
+      localResourceName(stack.stackName, logicalId, kind);
     const physical = new Map<string, string>();
     const versionNumbers = new Map<string, string>();
     const perFunctionVersions = new Map<string, number>();
-    const arn = (service: string, rest: string) => `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
+    const arn = (service: string, rest: string) =>
+      `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
 
     for (const [id, r] of Object.entries(resources)) {
       const p = r.Properties ?? {};
-      if (r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable') physical.set(id, typeof p.TableName === 'string' ? p.TableName : name(id, 'table'));
-      else if (r.Type === 'AWS::S3::Bucket') physical.set(id, typeof p.BucketName === 'string' ? p.BucketName : name(id, 'bucket'));
-      else if (r.Type === 'AWS::Lambda::Function') physical.set(id, typeof p.FunctionName === 'string' ? p.FunctionName : name(id, 'function'));
+      if (r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable')
+        physical.set(id, typeof p.TableName === 'string' ? p.TableName : name(id, 'table'));
+      else if (r.Type === 'AWS::S3::Bucket')
+        physical.set(id, typeof p.BucketName === 'string' ? p.BucketName : name(id, 'bucket'));
+      else if (r.Type === 'AWS::Lambda::Function')
+        physical.set(id, typeof p.FunctionName === 'string' ? p.FunctionName : name(id, 'function'));
     }
     // Published versions are numbered per function in template order, as successive deploys would.
     for (const [id, r] of Object.entries(resources)) {
@@ -202,11 +215,19 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     // Tables and buckets first: functions and the seed deployment need them.
     const tables = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable')
-      .map(([logicalId, r]) => ({ logicalId, tableName: physical.get(logicalId) ?? logicalId, properties: r.Properties ?? {} }));
+      .map(([logicalId, r]) => ({
+        logicalId,
+        tableName: physical.get(logicalId) ?? logicalId,
+        properties: r.Properties ?? {},
+      }));
     const tableWarnings = await ensureTablesFromTemplate(dynamoClient, tables);
     const buckets = Object.entries(resources)
       .filter(([, r]) => r.Type === 'AWS::S3::Bucket')
-      .map(([logicalId, r]) => ({ logicalId, bucketName: physical.get(logicalId) ?? logicalId, properties: r.Properties ?? {} }));
+      .map(([logicalId, r]) => ({
+        logicalId,
+        bucketName: physical.get(logicalId) ?? logicalId,
+        properties: r.Properties ?? {},
+      }));
     const bucketWarnings = await ensureBucketsFromTemplate(s3Client, buckets);
 
     const report = classifyResources(stack.stackName, resources);
@@ -235,7 +256,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       }
       const [file = 'index', handlerName = 'handler'] = String(p.Handler ?? 'index.handler').split('.');
       const functionName = physical.get(logicalId) ?? logicalId;
-      const variables = resolveIn((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+      const variables = resolveIn(
+        (p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+      ) as Record<string, unknown>;
       lambda.addFunction({
         logicalId,
         functionName,
@@ -264,12 +287,24 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       const p = r.Properties ?? {};
       const fn = physical.get((p.FunctionName as { Ref?: string } | undefined)?.Ref ?? '');
       if (!fn || !lambda.hasFunction(fn)) continue;
-      const weights = ((p.RoutingConfig as { AdditionalVersionWeights?: Array<{ FunctionVersion: unknown; FunctionWeight: number }> } | undefined)
-        ?.AdditionalVersionWeights ?? []).map((w) => ({ version: String(resolveIn(w.FunctionVersion)).split(':').pop() ?? '', weight: Number(w.FunctionWeight) }));
+      const weights = (
+        (
+          p.RoutingConfig as
+            | { AdditionalVersionWeights?: Array<{ FunctionVersion: unknown; FunctionWeight: number }> }
+            | undefined
+        )?.AdditionalVersionWeights ?? []
+      ).map((w) => ({
+        version: String(resolveIn(w.FunctionVersion)).split(':').pop() ?? '',
+        weight: Number(w.FunctionWeight),
+      }));
       for (const w of weights) {
         lambda.addVersion(fn, w.version); // a version published outside this template (an earlier deploy)
       }
-      lambda.setAlias(String(p.Name), { functionName: fn, version: String(resolveIn(p.FunctionVersion)), additionalVersions: weights });
+      lambda.setAlias(String(p.Name), {
+        functionName: fn,
+        version: String(resolveIn(p.FunctionVersion)),
+        additionalVersions: weights,
+      });
       void logicalId;
     }
 
@@ -286,18 +321,29 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
           continue;
         }
         for (const file of listFiles(asset.path)) {
-          await s3Client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${file}`, Body: readFileSync(join(asset.path, file)) }));
+          await s3Client.send(
+            new PutObjectCommand({
+              Bucket: bucket,
+              Key: `${prefix}${file}`,
+              Body: readFileSync(join(asset.path, file)),
+            }),
+          );
         }
       }
     }
 
-    for (const api of readRestApis({ Resources: resources }, resolveIn)) apis.push(options.throttleOverride ? withThrottle(api, options.throttleOverride) : api);
-    for (const [id, r] of Object.entries(resources)) if (r.Type === 'AWS::ApiGateway::ApiKey') apiKeyIds.push(id);
+    for (const api of readRestApis({ Resources: resources }, resolveIn))
+      apis.push(options.throttleOverride ? withThrottle(api, options.throttleOverride) : api);
+    for (const [id, r] of Object.entries(resources))
+      if (r.Type === 'AWS::ApiGateway::ApiKey') apiKeyIds.push(id);
 
     const outputs: Record<string, string> = {};
     for (const [key, output] of Object.entries(stack.template.Outputs ?? {})) {
       try {
-        outputs[key] = String(resolveIn((output as { Value: unknown }).Value)).replace(/^https:\/\/[^/]+\.execute-api\.[^/]+\//, `${baseUrl}/`);
+        outputs[key] = String(resolveIn((output as { Value: unknown }).Value)).replace(
+          /^https:\/\/[^/]+\.execute-api\.[^/]+\//,
+          `${baseUrl}/`,
+        );
       } catch (err) {
         report.warnings.push(`output ${key}: ${(err as Error).message}`);
       }
@@ -312,8 +358,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   }
 
   const keys = loadApiKeys(dataDir, apiKeyIds);
-  const apiKeysByValue = new Map([...keys].filter(([id]) => apiKeyIds.includes(id)).map(([id, value]) => [value, id]));
-  const accessLog = createWriteStream(join(dataDir, 'logs', 'api-access.log'), { flags: 'a' });
+  const apiKeysByValue = new Map(
+    [...keys].filter(([id]) => apiKeyIds.includes(id)).map(([id, value]) => [value, id]),
+  );
+  const accessLog = new AccessLog(join(dataDir, 'logs', 'api-access.log'));
   server.on('request', createGatewayListener({ apis, apiKeys: apiKeysByValue, lambda, accessLog }));
   server.keepAliveTimeout = 65_000;
 
@@ -351,7 +399,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         server.closeAllConnections();
       });
       await lambda.close();
-      await new Promise<void>((ok) => accessLog.end(ok));
+      accessLog.close();
       await s3.stop();
       await dynamo.stop();
     },

@@ -44,7 +44,9 @@ export interface ResourceReport {
   readonly warnings: string[];
 }
 
-type Resources = Readonly<Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown> }>>;
+type Resources = Readonly<
+  Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown> }>
+>;
 
 /** Functions that only serve a CDK custom resource emulated natively (e.g. BucketDeployment's Python helper). */
 function customResourceProviders(resources: Resources): Set<string> {
@@ -60,7 +62,13 @@ function customResourceProviders(resources: Resources): Set<string> {
 
 /** Sort a stack's resources into emulated / no local meaning / not emulated. */
 export function classifyResources(stackName: string, resources: Resources): ResourceReport {
-  const report: ResourceReport = { stackName, emulated: [], noLocalMeaning: [], notEmulated: [], warnings: [] };
+  const report: ResourceReport = {
+    stackName,
+    emulated: [],
+    noLocalMeaning: [],
+    notEmulated: [],
+    warnings: [],
+  };
   const providers = customResourceProviders(resources);
   for (const [id, r] of Object.entries(resources)) {
     const runtime = String(r.Properties?.Runtime ?? '');

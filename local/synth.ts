@@ -6,7 +6,15 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 
 /** What a synth depends on: infra code, function code, ASL, layer builder, config, lockfile. */
-const INPUTS = ['infra', 'functions', 'statemachines', 'layers', 'cdk.json', 'package-lock.json', 'package.json'];
+const INPUTS = [
+  'infra',
+  'functions',
+  'statemachines',
+  'layers',
+  'cdk.json',
+  'package-lock.json',
+  'package.json',
+];
 const STAMP = '.mlops-source-fingerprint';
 
 function* files(root: string, path: string): Generator<string> {
@@ -26,7 +34,11 @@ function* files(root: string, path: string): Generator<string> {
 export function sourceFingerprint(projectDir: string): string {
   const hash = createHash('sha256');
   for (const input of INPUTS) {
-    for (const file of files(projectDir, input)) hash.update(relative(projectDir, join(projectDir, file))).update('\0').update(readFileSync(join(projectDir, file)));
+    for (const file of files(projectDir, input))
+      hash
+        .update(relative(projectDir, join(projectDir, file)))
+        .update('\0')
+        .update(readFileSync(join(projectDir, file)));
   }
   return hash.digest('hex');
 }
@@ -34,14 +46,22 @@ export function sourceFingerprint(projectDir: string): string {
 /** True when `cdkOut` was synthesized from the current sources. */
 export function isSynthFresh(projectDir: string, cdkOut: string): boolean {
   const stamp = join(cdkOut, STAMP);
-  return existsSync(join(cdkOut, 'manifest.json')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === sourceFingerprint(projectDir);
+  return (
+    existsSync(join(cdkOut, 'manifest.json')) &&
+    existsSync(stamp) &&
+    readFileSync(stamp, 'utf8') === sourceFingerprint(projectDir)
+  );
 }
 
 /**
  * Run `cdk synth` into `cdkOut` unless it is fresh. CloudFormation's built-in template
  * validation is skipped here (cfn-lint checks templates in CI); cdk-nag still runs.
  */
-export async function ensureSynth(projectDir: string, cdkOut: string, log: (line: string) => void): Promise<'reused' | 'synthesized'> {
+export async function ensureSynth(
+  projectDir: string,
+  cdkOut: string,
+  log: (line: string) => void,
+): Promise<'reused' | 'synthesized'> {
   if (isSynthFresh(projectDir, cdkOut)) return 'reused';
   const fingerprint = sourceFingerprint(projectDir);
   log(`synthesizing the CDK app into ${relative(projectDir, cdkOut) || cdkOut} …`);
@@ -56,7 +76,9 @@ export async function ensureSynth(projectDir: string, cdkOut: string, log: (line
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`cdk synth failed (exit ${code}):\n${output.slice(-4000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`cdk synth failed (exit ${code}):\n${output.slice(-4000)}`)),
+    );
   });
   writeFileSync(join(cdkOut, STAMP), fingerprint);
   return 'synthesized';

@@ -8,16 +8,28 @@ import { clientOptions, type Target } from '../target.ts';
 function registryFor(target: Target): DynamoDbModelRegistry {
   const tableName = target.outputs.RegistryTableName;
   if (!tableName) throw new Error('the stack has no RegistryTableName output');
-  return new DynamoDbModelRegistry(DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(target, 'dynamodb'))), tableName);
+  return new DynamoDbModelRegistry(
+    DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(target, 'dynamodb'))),
+    tableName,
+  );
 }
 
-export async function modelsCommand(target: Target, args: { action: string; model?: string; json: boolean }): Promise<number> {
+export async function modelsCommand(
+  target: Target,
+  args: { action: string; model?: string; json: boolean },
+): Promise<number> {
   const registry = registryFor(target);
   if (args.action === 'list') {
     const models = await registry.listModels();
     if (args.json) console.log(JSON.stringify(models, null, 2));
     else if (models.length === 0) console.log('no models registered');
-    else console.log(table(['model', 'production', 'latest'], models.map((m) => [m.model, m.productionVersion ?? '-', m.latestVersion])));
+    else
+      console.log(
+        table(
+          ['model', 'production', 'latest'],
+          models.map((m) => [m.model, m.productionVersion ?? '-', m.latestVersion]),
+        ),
+      );
     return 0;
   }
   if (args.action === 'show') {
@@ -31,11 +43,20 @@ export async function modelsCommand(target: Target, args: { action: string; mode
       console.log(JSON.stringify(versions, null, 2));
       return 0;
     }
-    const metric = (m: Record<string, unknown>, k: string) => (m.test as Record<string, unknown> | undefined)?.[k];
+    const metric = (m: Record<string, unknown>, k: string) =>
+      (m.test as Record<string, unknown> | undefined)?.[k];
     console.log(
       table(
         ['version', 'stage', 'auc', 'logloss', 'created', 'run', 'artifact sha256'],
-        versions.map((v) => [v.version, v.stage, num(metric(v.metrics, 'auc')), num(metric(v.metrics, 'logLoss')), v.createdAt, v.trainingRunId, v.artifactSha256.slice(0, 12)]),
+        versions.map((v) => [
+          v.version,
+          v.stage,
+          num(metric(v.metrics, 'auc')),
+          num(metric(v.metrics, 'logLoss')),
+          v.createdAt,
+          v.trainingRunId,
+          v.artifactSha256.slice(0, 12),
+        ]),
       ),
     );
     return 0;

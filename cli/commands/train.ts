@@ -21,10 +21,20 @@ export async function trainCommand(target: Target, args: TrainArgs): Promise<num
   const out = await lambda.send(
     new InvokeCommand({
       FunctionName: functionName,
-      Payload: Buffer.from(JSON.stringify({ model: args.model, datasetUri, featureSet: args.featureSet, promote: args.promote, createdBy: 'mlops-cli' })),
+      Payload: Buffer.from(
+        JSON.stringify({
+          model: args.model,
+          datasetUri,
+          featureSet: args.featureSet,
+          promote: args.promote,
+          createdBy: 'mlops-cli',
+        }),
+      ),
     }),
   );
-  const payload = JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8') || 'null') as Record<string, unknown>;
+  const payload = JSON.parse(
+    Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8') || 'null',
+  ) as Record<string, unknown>;
   if (out.FunctionError) {
     console.error(`training failed: ${String(payload?.errorType)}: ${String(payload?.errorMessage)}`);
     return 1;
@@ -33,7 +43,13 @@ export async function trainCommand(target: Target, args: TrainArgs): Promise<num
     console.log(JSON.stringify(payload, null, 2));
     return 0;
   }
-  const version = payload.version as { version: number; stage: string; metrics: { test?: { auc?: number; logLoss?: number } } };
-  console.log(`run ${String(payload.runId)} → ${args.model} v${version.version} (${version.stage}), test AUC ${num(version.metrics.test?.auc)}, log loss ${num(version.metrics.test?.logLoss)}`);
+  const version = payload.version as {
+    version: number;
+    stage: string;
+    metrics: { test?: { auc?: number; logLoss?: number } };
+  };
+  console.log(
+    `run ${String(payload.runId)} → ${args.model} v${version.version} (${version.stage}), test AUC ${num(version.metrics.test?.auc)}, log loss ${num(version.metrics.test?.logLoss)}`,
+  );
   return 0;
 }

@@ -22,7 +22,10 @@ export abstract class PlatformError extends Error {
 export class InvalidRequest extends PlatformError {
   override readonly name = 'InvalidRequest';
   readonly status = 400;
-  constructor(message: string, readonly issues: readonly FieldIssue[] = []) {
+  constructor(
+    message: string,
+    readonly issues: readonly FieldIssue[] = [],
+  ) {
     super(message, issues.length > 0 ? { issues } : undefined);
   }
 }

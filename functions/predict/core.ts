@@ -1,10 +1,10 @@
 // The online prediction use case: resolve the serving version, validate instances against the
 // model's own feature set, encode, score. Ports only: no AWS SDK, no onnxruntime here.
-import { InvalidRequest, NotConfigured, type FieldIssue } from '../lib/errors.ts';
-import type { ModelLoader } from '../lib/serving/loaded-model.ts';
-import type { VersionResolver } from '../lib/serving/version-resolver.ts';
+import { type FieldIssue, InvalidRequest, NotConfigured } from '../lib/errors.ts';
 import type { PredictRequest } from '../lib/schemas/predict-request.ts';
 import { toFieldIssues } from '../lib/schemas/zod-issues.ts';
+import type { ModelLoader } from '../lib/serving/loaded-model.ts';
+import type { VersionResolver } from '../lib/serving/version-resolver.ts';
 
 /** Dependencies of `predict`, supplied by the handler (AWS) or by tests (fakes). */
 export interface PredictPorts {
@@ -29,20 +29,29 @@ const MAX_ISSUES = 20;
 /** Score the request's instances with the model's serving version. */
 export async function predict(request: PredictRequest, ports: PredictPorts): Promise<PredictResult> {
   if (request.kind === 'entity') {
-    throw new NotConfigured('entityId lookups need the online feature store, which this deployment does not have yet; send "instances"');
+    throw new NotConfigured(
+      'entityId lookups need the online feature store, which this deployment does not have yet; send "instances"',
+    );
   }
   const version = await ports.resolveVersion(request.model);
   const model = await ports.loadModel(version);
   const instances = validateInstances(request.instances, model.featureSet.instanceSchema);
   const features = model.featureSet.encode(instances, model.encoding);
   const scores = await model.score(features, instances.length);
-  const predictions = Array.from(scores, (score): Prediction => ({ score, label: score >= model.threshold ? 1 : 0 }));
+  const predictions = Array.from(
+    scores,
+    (score): Prediction => ({ score, label: score >= model.threshold ? 1 : 0 }),
+  );
   return { model: request.model, version: version.version, predictions };
 }
 
 function validateInstances(
   instances: readonly Record<string, unknown>[],
-  schema: { safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: import('zod').ZodError } },
+  schema: {
+    safeParse(
+      value: unknown,
+    ): { success: true; data: unknown } | { success: false; error: import('zod').ZodError };
+  },
 ): unknown[] {
   const valid: unknown[] = [];
   const issues: FieldIssue[] = [];
@@ -57,7 +66,10 @@ function validateInstances(
     }
   });
   if (badRows > 0) {
-    throw new InvalidRequest(`${badRows} of ${instances.length} instances do not match the model's features`, issues.slice(0, MAX_ISSUES));
+    throw new InvalidRequest(
+      `${badRows} of ${instances.length} instances do not match the model's features`,
+      issues.slice(0, MAX_ISSUES),
+    );
   }
   return valid;
 }

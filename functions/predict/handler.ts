@@ -22,11 +22,17 @@ const env = parseEnv(
 );
 
 const logger = new Logger({ serviceName: 'predict' });
-const registry = new DynamoDbModelRegistry(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.REGISTRY_TABLE);
+const registry = new DynamoDbModelRegistry(
+  DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  env.REGISTRY_TABLE,
+);
 
 export const handler = createPredictHandler(
   {
-    resolveVersion: createVersionResolver(registry, { pins: env.MODEL_VERSION_PINS, ttlMs: env.REGISTRY_CACHE_TTL_MS }),
+    resolveVersion: createVersionResolver(registry, {
+      pins: env.MODEL_VERSION_PINS,
+      ttlMs: env.REGISTRY_CACHE_TTL_MS,
+    }),
     loadModel: cachedModelLoader(createOnnxModelLoader(s3ObjectFetcher(new S3Client({})))),
   },
   logger,

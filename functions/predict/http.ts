@@ -1,7 +1,8 @@
 // The predict function's HTTP adapter: API Gateway event in, proxy response out. Parsing and
 // error mapping live here so `core.ts` stays plain and the handler stays one line.
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { errorResponse, jsonResponse } from '../lib/http/respond.ts';
 import { parsePredictRequest } from '../lib/schemas/predict-request.ts';
 import { type PredictPorts, predict } from './core.ts';
@@ -14,7 +15,10 @@ function bodyText(event: APIGatewayProxyEvent): string | null {
 
 /** Build the Lambda handler around its ports; `logger` gets one structured line per request. */
 export function createPredictHandler(ports: PredictPorts, logger: Logger) {
-  return async (event: APIGatewayProxyEvent, context: Pick<Context, 'awsRequestId'>): Promise<APIGatewayProxyResult> => {
+  return async (
+    event: APIGatewayProxyEvent,
+    context: Pick<Context, 'awsRequestId'>,
+  ): Promise<APIGatewayProxyResult> => {
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const model = event.pathParameters?.model;
@@ -22,13 +26,34 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger) {
       const request = parsePredictRequest(model, bodyText(event));
       const result = await predict(request, ports);
       const latencyMs = performance.now() - started;
-      logger.info('prediction', { requestId, model: result.model, modelVersion: result.version, rows: result.predictions.length, latencyMs, status: 200 });
+      logger.info('prediction', {
+        requestId,
+        model: result.model,
+        modelVersion: result.version,
+        rows: result.predictions.length,
+        latencyMs,
+        status: 200,
+      });
       return jsonResponse(200, { ...result, requestId }, { 'x-model-version': String(result.version) });
     } catch (err) {
       const { response, unexpected } = errorResponse(err, requestId);
       const latencyMs = performance.now() - started;
-      if (unexpected) logger.error('prediction failed', { requestId, model, latencyMs, status: response.statusCode, error: err as Error });
-      else logger.warn('prediction refused', { requestId, model, latencyMs, status: response.statusCode, reason: (err as Error).message });
+      if (unexpected)
+        logger.error('prediction failed', {
+          requestId,
+          model,
+          latencyMs,
+          status: response.statusCode,
+          error: err as Error,
+        });
+      else
+        logger.warn('prediction refused', {
+          requestId,
+          model,
+          latencyMs,
+          status: response.statusCode,
+          reason: (err as Error).message,
+        });
       return response;
     }
   };

@@ -2,11 +2,11 @@
 // keys, record the version with its lineage. Every write is overwrite-by-key or conditional,
 // and the run id is derived from the inputs, so a retried invocation registers one version.
 import { createHash } from 'node:crypto';
+import { InvalidRequest } from '../lib/errors.ts';
 import { getFeatureSet } from '../lib/features/index.ts';
 import type { ModelRegistry, ModelVersion } from '../lib/registry/model-version.ts';
 import { artifactKeys } from '../lib/storage/s3-layout.ts';
 import { trainClassifier } from '../lib/training/train-classifier.ts';
-import { InvalidRequest } from '../lib/errors.ts';
 import { recipes } from './datasets.ts';
 import { renderModelCard } from './model-card.ts';
 
@@ -43,8 +43,15 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
 /** Parse a JSON array or JSON Lines dataset into row objects. */
 export function parseDataset(bytes: Uint8Array): Record<string, unknown>[] {
   const text = Buffer.from(bytes).toString('utf8').trim();
-  const rows: unknown[] = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return rows.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r));
+  const rows: unknown[] = text.startsWith('[')
+    ? (JSON.parse(text) as unknown[])
+    : text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+  return rows.filter(
+    (r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r),
+  );
 }
 
 export async function trainAndRegister(request: TrainRequest, ports: TrainPorts): Promise<TrainResponse> {
@@ -64,7 +71,9 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
   let rejected = 0;
   for (const row of parseDataset(datasetBytes)) {
     const label = recipe.label(row);
-    const instance = Object.fromEntries(Object.entries(row).filter(([k]) => !recipe.labelColumns.includes(k)));
+    const instance = Object.fromEntries(
+      Object.entries(row).filter(([k]) => !recipe.labelColumns.includes(k)),
+    );
     const parsed = featureSet.instanceSchema.safeParse(instance);
     if (label === undefined || !parsed.success) {
       rejected++;
@@ -73,7 +82,8 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
     instances.push(parsed.data);
     labels.push(label);
   }
-  if (instances.length < 100) throw new InvalidRequest(`dataset has ${instances.length} usable rows; at least 100 are needed`);
+  if (instances.length < 100)
+    throw new InvalidRequest(`dataset has ${instances.length} usable rows; at least 100 are needed`);
   ports.log('training', { runId, rows: instances.length, rejected });
 
   const result = trainClassifier({
@@ -104,11 +114,23 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
     metrics,
     createdBy: request.createdBy ?? 'train-function',
   };
-  await ports.writeArtifact(keys.card, renderModelCard({ ...lineage, featureNames: result.featureNames }), 'text/markdown');
+  await ports.writeArtifact(
+    keys.card,
+    renderModelCard({ ...lineage, featureNames: result.featureNames }),
+    'text/markdown',
+  );
   // Registered last: a version is only visible once all its artifacts exist.
   let registered = await ports.registry.registerVersion(lineage);
   if (request.promote) {
-    registered = await ports.registry.promoteToProduction(request.model, version, { actor: lineage.createdBy, reason: 'bootstrap' });
+    registered = await ports.registry.promoteToProduction(request.model, version, {
+      actor: lineage.createdBy,
+      reason: 'bootstrap',
+    });
   }
-  return { runId, version: registered, rows: { used: instances.length, rejected }, durationMs: Date.now() - started };
+  return {
+    runId,
+    version: registered,
+    rows: { used: instances.length, rejected },
+    durationMs: Date.now() - started,
+  };
 }

@@ -14,7 +14,10 @@ export interface TrainingRecipe {
 const flightDelay: TrainingRecipe = {
   featureSet: 'flights-v1',
   labelColumns: ['delay'],
-  label: (row) => (typeof row.delay === 'number' && Number.isFinite(row.delay) ? flightDelayLabel({ delay: row.delay }) : undefined),
+  label: (row) =>
+    typeof row.delay === 'number' && Number.isFinite(row.delay)
+      ? flightDelayLabel({ delay: row.delay })
+      : undefined,
 };
 
 /** Recipes by feature set name. */

@@ -7,9 +7,9 @@ import { z } from 'zod';
 import { parseEnv } from '../lib/config/env.ts';
 import { InvalidRequest } from '../lib/errors.ts';
 import { DynamoDbModelRegistry } from '../lib/registry/dynamodb-registry.ts';
+import { toFieldIssues } from '../lib/schemas/zod-issues.ts';
 import { s3Uri } from '../lib/storage/s3-layout.ts';
 import { putObject, s3ObjectFetcher } from '../lib/storage/s3-objects.ts';
-import { toFieldIssues } from '../lib/schemas/zod-issues.ts';
 import { trainAndRegister } from './core.ts';
 
 const env = parseEnv(z.object({ REGISTRY_TABLE: z.string().min(1), ARTIFACTS_BUCKET: z.string().min(1) }));
@@ -21,7 +21,10 @@ const TrainEvent = z
     featureSet: z.string().min(1),
     params: z.record(z.string(), z.number()).optional(),
     seed: z.number().int().optional(),
-    runId: z.string().regex(/^[A-Za-z0-9-_]{1,80}$/).optional(),
+    runId: z
+      .string()
+      .regex(/^[A-Za-z0-9-_]{1,80}$/)
+      .optional(),
     promote: z.boolean().optional(),
     createdBy: z.string().max(200).optional(),
   })
@@ -30,7 +33,10 @@ const TrainEvent = z
 const logger = new Logger({ serviceName: 'train' });
 const s3 = new S3Client({});
 const readObject = s3ObjectFetcher(s3);
-const registry = new DynamoDbModelRegistry(DynamoDBDocumentClient.from(new DynamoDBClient({})), env.REGISTRY_TABLE);
+const registry = new DynamoDbModelRegistry(
+  DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  env.REGISTRY_TABLE,
+);
 
 export const handler = async (event: unknown) => {
   const parsed = TrainEvent.safeParse(event);
@@ -44,6 +50,11 @@ export const handler = async (event: unknown) => {
     },
     log: (message, data) => logger.info(message, data ?? {}),
   });
-  logger.info('registered', { runId: result.runId, model: result.version.model, modelVersion: result.version.version, durationMs: result.durationMs });
+  logger.info('registered', {
+    runId: result.runId,
+    model: result.version.model,
+    modelVersion: result.version.version,
+    durationMs: result.durationMs,
+  });
   return result;
 };

@@ -14,7 +14,12 @@ export interface ModelCardInput {
   readonly createdBy: string;
 }
 
-const fmt = (value: unknown) => (typeof value === 'number' ? (Number.isInteger(value) ? String(value) : value.toFixed(4)) : JSON.stringify(value));
+const fmt = (value: unknown) =>
+  typeof value === 'number'
+    ? Number.isInteger(value)
+      ? String(value)
+      : value.toFixed(4)
+    : JSON.stringify(value);
 
 /** Markdown model card; deterministic for the same input (no timestamps), so rewrites are identical. */
 export function renderModelCard(card: ModelCardInput): string {

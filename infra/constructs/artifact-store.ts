@@ -21,7 +21,10 @@ export class ArtifactStore extends Construct {
 
   constructor(scope: Construct, id: string, props: ArtifactStoreProps) {
     super(scope, id);
-    this.bucket = new SecureBucket(this, 'Artifacts', { accessLogs: props.accessLogs, accessLogsPrefix: 'artifacts' }).bucket;
+    this.bucket = new SecureBucket(this, 'Artifacts', {
+      accessLogs: props.accessLogs,
+      accessLogsPrefix: 'artifacts',
+    }).bucket;
   }
 
   /** Read model artifacts (serving). */
@@ -42,7 +45,11 @@ export class ArtifactStore extends Construct {
   }
 
   private grant(grantee: iam.IGrantable, actions: string[], prefix: string): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [this.bucket.arnForObjects(`${prefix}*`)] });
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
+    });
     acknowledgePrefixWildcard(grantee, this.bucket, prefix);
     return grant;
   }

@@ -1,10 +1,9 @@
 // The data bucket: training datasets under `datasets/` (seeded from the repo at deploy time),
 // later batch inputs and outputs. Grants are scoped per prefix.
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { Stack } from 'aws-cdk-lib';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { acknowledgePrefixWildcard, SecureBucket } from './secure-bucket.ts';
@@ -34,10 +33,15 @@ export class DataStore extends Construct {
 
   constructor(scope: Construct, id: string, props: DataStoreProps) {
     super(scope, id);
-    this.bucket = new SecureBucket(this, 'Data', { accessLogs: props.accessLogs, accessLogsPrefix: 'data' }).bucket;
+    this.bucket = new SecureBucket(this, 'Data', {
+      accessLogs: props.accessLogs,
+      accessLogsPrefix: 'data',
+    }).bucket;
     for (const [index, seed] of (props.seedDatasets ?? []).entries()) {
       const deployment = new s3deploy.BucketDeployment(this, `Seed${index}`, {
-        sources: [s3deploy.Source.asset(seed.sourceDir, { exclude: ['*', ...seed.files.map((f) => `!${f}`)] })],
+        sources: [
+          s3deploy.Source.asset(seed.sourceDir, { exclude: ['*', ...seed.files.map((f) => `!${f}`)] }),
+        ],
         destinationBucket: this.bucket,
         destinationKeyPrefix: `${DATASETS_PREFIX}${seed.prefix}`,
         // Other datasets under the prefix (uploaded by users) must survive a deploy.
@@ -55,7 +59,11 @@ export class DataStore extends Construct {
 
   /** Read training datasets. */
   grantReadDatasets(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${DATASETS_PREFIX}*`)] });
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${DATASETS_PREFIX}*`)],
+    });
     acknowledgePrefixWildcard(grantee, this.bucket, DATASETS_PREFIX);
     return grant;
   }
@@ -77,15 +85,29 @@ function acknowledgeSeedDeployer(deployment: s3deploy.BucketDeployment, destinat
   const managed = 'CDK-managed deployment helper: ';
   const findings: Array<[string, string]> = [
     ['AwsSolutions-L1', `${managed}its runtime is pinned by aws-cdk-lib and moves with CDK upgrades.`],
-    ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', `${managed}log writes only.`],
+    [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      `${managed}log writes only.`,
+    ],
     ['AwsSolutions-IAM5[Action::s3:GetBucket*]', `${managed}reads the CDK asset bucket it copies from.`],
     ['AwsSolutions-IAM5[Action::s3:GetObject*]', `${managed}reads the dataset asset objects.`],
     ['AwsSolutions-IAM5[Action::s3:List*]', `${managed}lists source and destination to sync them.`],
-    ['AwsSolutions-IAM5[Action::s3:DeleteObject*]', `${managed}granted by BucketDeployment; prune is off, so it deletes nothing.`],
+    [
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      `${managed}granted by BucketDeployment; prune is off, so it deletes nothing.`,
+    ],
     ['AwsSolutions-IAM5[Action::s3:Abort*]', `${managed}aborts its own failed multipart uploads.`],
-    ['AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]', `${managed}the CDK asset bucket's object names are content hashes.`],
+    [
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+      `${managed}the CDK asset bucket's object names are content hashes.`,
+    ],
   ];
-  const bucketId = Stack.of(destination).resolve((destination.node.defaultChild as s3.CfnBucket).logicalId) as string;
-  findings.push([`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, `${managed}writes the seed files into the data bucket.`]);
+  const bucketId = Stack.of(destination).resolve(
+    (destination.node.defaultChild as s3.CfnBucket).logicalId,
+  ) as string;
+  findings.push([
+    `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+    `${managed}writes the seed files into the data bucket.`,
+  ]);
   for (const [id, reason] of findings) Validations.of(helper).acknowledge({ id, reason });
 }

@@ -43,7 +43,10 @@ export class MlFunction extends NodejsFunction {
       description: `Execution role of the ${id} function`,
     });
     role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
     );
     super(scope, id, {
       role,

@@ -1,10 +1,11 @@
 // The onnxruntime-node Lambda layer, built from the installed npm package and pruned to the
 // function's platform. Built locally (no Docker) and hashed by version, so synth copies the
 // ~46 MB once and then reuses the staged asset.
+
+import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { buildOnnxRuntimeLayer, onnxRuntimeVersion } from '../../layers/onnxruntime/build-layer.ts';
 
 export interface OnnxRuntimeLayerProps {

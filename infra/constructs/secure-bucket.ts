@@ -30,7 +30,12 @@ export class SecureBucket extends Construct {
       serverAccessLogsBucket: props.accessLogs,
       serverAccessLogsPrefix: props.accessLogs ? `${props.accessLogsPrefix ?? id}/` : undefined,
       // Overwrite-by-key writes leave old versions behind; expire them so storage stays bounded.
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      lifecycleRules: [
+        {
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
     });
   }
 }
@@ -48,4 +53,3 @@ export function acknowledgePrefixWildcard(grantee: iam.IGrantable, bucket: s3.IB
     reason: `Object access is limited to the ${prefix} prefix; the keys below it (model/version) are created at run time.`,
   });
 }
-

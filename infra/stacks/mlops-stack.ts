@@ -1,10 +1,11 @@
 // The platform's stack: registry, buckets, the onnxruntime layer, the predict function behind
 // its `live` alias and the REST API, and the training function. Composition only: every
 // default lives in a construct.
+
+import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { ArtifactStore } from '../constructs/artifact-store.ts';
 import { DataStore } from '../constructs/data-store.ts';
 import { MlFunction } from '../constructs/ml-function.ts';
@@ -35,7 +36,12 @@ export interface MlopsStackProps extends StackProps {
 }
 
 /** Model that the bundled dataset trains, and where that dataset lands. */
-export const SEED_MODEL = { model: 'flight-delay', featureSet: 'flights-v1', prefix: 'flights/', file: 'flights-20k.json' } as const;
+export const SEED_MODEL = {
+  model: 'flight-delay',
+  featureSet: 'flights-v1',
+  prefix: 'flights/',
+  file: 'flights-20k.json',
+} as const;
 
 export class MlopsStack extends Stack {
   readonly predictFunction: MlFunction;
@@ -49,19 +55,28 @@ export class MlopsStack extends Stack {
   constructor(scope: Construct, id: string, props: MlopsStackProps = {}) {
     super(scope, id, props);
     if (props.liveRouting && !(props.liveRouting.weight > 0 && props.liveRouting.weight < 1)) {
-      throw new Error(`liveRouting.weight must be between 0 and 1 exclusive (got ${props.liveRouting.weight})`);
+      throw new Error(
+        `liveRouting.weight must be between 0 and 1 exclusive (got ${props.liveRouting.weight})`,
+      );
     }
 
     const accessLogs = new SecureBucket(this, 'AccessLogs').bucket;
     Validations.of(accessLogs).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This bucket receives the other buckets\' server access logs; logging it into itself would loop.',
+      reason:
+        "This bucket receives the other buckets' server access logs; logging it into itself would loop.",
     });
     this.registry = new ModelRegistry(this, 'Registry');
     this.artifacts = new ArtifactStore(this, 'ArtifactStore', { accessLogs });
     this.data = new DataStore(this, 'DataStore', {
       accessLogs,
-      seedDatasets: [{ sourceDir: fromRoot('node_modules/vega-datasets/data'), files: [SEED_MODEL.file], prefix: SEED_MODEL.prefix }],
+      seedDatasets: [
+        {
+          sourceDir: fromRoot('node_modules/vega-datasets/data'),
+          files: [SEED_MODEL.file],
+          prefix: SEED_MODEL.prefix,
+        },
+      ],
     });
     const onnxRuntime = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: props.architecture });
 
@@ -82,7 +97,11 @@ export class MlopsStack extends Stack {
       additionalVersions: props.liveRouting
         ? [
             {
-              version: lambda.Version.fromVersionArn(this, 'CanaryVersion', `${this.predictFunction.functionArn}:${props.liveRouting.version}`),
+              version: lambda.Version.fromVersionArn(
+                this,
+                'CanaryVersion',
+                `${this.predictFunction.functionArn}:${props.liveRouting.version}`,
+              ),
               weight: props.liveRouting.weight,
             },
           ]
@@ -116,6 +135,5 @@ export class MlopsStack extends Stack {
       SeedDatasetUri: this.data.datasetUri(SEED_MODEL.prefix, SEED_MODEL.file),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
-
   }
 }

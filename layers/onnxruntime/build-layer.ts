@@ -23,7 +23,11 @@ function packageDir(name: string): string {
 
 /** Installed onnxruntime-node version, used as the layer asset's hash so synth skips rebuilding. */
 export function onnxRuntimeVersion(): string {
-  return (JSON.parse(readFileSync(join(packageDir('onnxruntime-node'), 'package.json'), 'utf8')) as { version: string }).version;
+  return (
+    JSON.parse(readFileSync(join(packageDir('onnxruntime-node'), 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
 }
 
 /**
@@ -38,7 +42,8 @@ export function buildOnnxRuntimeLayer(outputDir: string, arch: LayerArch): void 
   const ortTarget = join(modules, 'onnxruntime-node');
   for (const entry of ['package.json', 'dist', 'LICENSE', 'README.md']) {
     const from = join(ortSource, entry);
-    if (existsSync(from)) cpSync(from, join(ortTarget, entry), { recursive: true, filter: (p) => !p.endsWith('.map') });
+    if (existsSync(from))
+      cpSync(from, join(ortTarget, entry), { recursive: true, filter: (p) => !p.endsWith('.map') });
   }
   const binaries = join('bin', 'napi-v6', 'linux', arch);
   if (!existsSync(join(ortSource, binaries))) {
@@ -48,5 +53,8 @@ export function buildOnnxRuntimeLayer(outputDir: string, arch: LayerArch): void 
   cpSync(join(ortSource, binaries), join(ortTarget, binaries), { recursive: true });
   // onnxruntime-common is the only runtime dependency (adm-zip/global-agent serve the install script).
   const commonSource = packageDir('onnxruntime-common');
-  cpSync(commonSource, join(modules, 'onnxruntime-common'), { recursive: true, filter: (p) => !p.endsWith('.map') && !p.includes(`${commonSource}/lib`) });
+  cpSync(commonSource, join(modules, 'onnxruntime-common'), {
+    recursive: true,
+    filter: (p) => !p.endsWith('.map') && !p.includes(`${commonSource}/lib`),
+  });
 }

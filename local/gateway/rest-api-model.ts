@@ -4,7 +4,9 @@
 
 /** The slice of a CloudFormation template this module reads. */
 export interface TemplateResources {
-  readonly Resources: Readonly<Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown> }>>;
+  readonly Resources: Readonly<
+    Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown> }>
+  >;
 }
 
 export interface Route {
@@ -50,7 +52,8 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
     if (getAttOf(resourceRef)?.[1] === 'RootResourceId') return '';
     const id = refOf(resourceRef);
     const res = id ? template.Resources[id] : undefined;
-    if (!id || res?.Type !== 'AWS::ApiGateway::Resource') throw new Error(`cannot follow API resource ${JSON.stringify(resourceRef)}`);
+    if (!id || res?.Type !== 'AWS::ApiGateway::Resource')
+      throw new Error(`cannot follow API resource ${JSON.stringify(resourceRef)}`);
     return `${pathOf(res.Properties?.ParentId)}/${String(res.Properties?.PathPart)}`;
   };
 
@@ -59,12 +62,15 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
     const stage = ofType('AWS::ApiGateway::Stage').find(([, r]) => belongs(r.Properties));
     const stageName = String(stage?.[1].Properties?.StageName ?? 'prod');
     const stageLogicalId = stage?.[0];
-    const settings = (stage?.[1].Properties?.MethodSettings as Array<Record<string, unknown>> | undefined)?.find(
-      (s) => s.ResourcePath === '/*' && s.HttpMethod === '*',
-    );
+    const settings = (
+      stage?.[1].Properties?.MethodSettings as Array<Record<string, unknown>> | undefined
+    )?.find((s) => s.ResourcePath === '/*' && s.HttpMethod === '*');
     const stageThrottle =
       settings?.ThrottlingRateLimit !== undefined
-        ? { rateLimit: Number(settings.ThrottlingRateLimit), burstLimit: Number(settings.ThrottlingBurstLimit ?? settings.ThrottlingRateLimit) }
+        ? {
+            rateLimit: Number(settings.ThrottlingRateLimit),
+            burstLimit: Number(settings.ThrottlingBurstLimit ?? settings.ThrottlingRateLimit),
+          }
         : undefined;
 
     const routes: Route[] = [];
@@ -72,7 +78,8 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
       const props = method.Properties ?? {};
       if (!belongs(props)) continue;
       const integration = props.Integration as { Type?: string; Uri?: unknown } | undefined;
-      if (integration?.Type !== 'AWS_PROXY') throw new UnsupportedIntegration(methodId, String(integration?.Type ?? 'none'));
+      if (integration?.Type !== 'AWS_PROXY')
+        throw new UnsupportedIntegration(methodId, String(integration?.Type ?? 'none'));
       const uri = String(resolve(integration.Uri));
       const functionArn = /functions\/(.+)\/invocations$/.exec(uri)?.[1];
       if (!functionArn) throw new UnsupportedIntegration(methodId, `non-Lambda URI ${uri}`);
@@ -84,7 +91,14 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
           return greedy ? '(.+)' : '([^/]+)';
         })}$`,
       );
-      routes.push({ httpMethod: String(props.HttpMethod), resourcePath, pattern, paramNames, apiKeyRequired: props.ApiKeyRequired === true, functionArn });
+      routes.push({
+        httpMethod: String(props.HttpMethod),
+        resourcePath,
+        pattern,
+        paramNames,
+        apiKeyRequired: props.ApiKeyRequired === true,
+        functionArn,
+      });
     }
 
     const keyThrottles = new Map<string, Throttle | undefined>();
@@ -93,10 +107,17 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
       const keyId = refOf(link.Properties?.KeyId);
       const plan = planId ? template.Resources[planId]?.Properties : undefined;
       const stages = (plan?.ApiStages as Array<{ ApiId?: unknown; Stage?: unknown }> | undefined) ?? [];
-      const onThisApi = stages.some((s) => refOf(s.ApiId) === apiId && (refOf(s.Stage) === stageLogicalId || s.Stage === stageName));
+      const onThisApi = stages.some(
+        (s) => refOf(s.ApiId) === apiId && (refOf(s.Stage) === stageLogicalId || s.Stage === stageName),
+      );
       if (!keyId || !onThisApi) continue;
       const t = plan?.Throttle as { RateLimit?: number; BurstLimit?: number } | undefined;
-      keyThrottles.set(keyId, t?.RateLimit !== undefined ? { rateLimit: t.RateLimit, burstLimit: t.BurstLimit ?? t.RateLimit } : undefined);
+      keyThrottles.set(
+        keyId,
+        t?.RateLimit !== undefined
+          ? { rateLimit: t.RateLimit, burstLimit: t.BurstLimit ?? t.RateLimit }
+          : undefined,
+      );
     }
     return { logicalId: apiId, stageName, ...(stageThrottle ? { stageThrottle } : {}), routes, keyThrottles };
   });
@@ -104,7 +125,10 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
 
 /** A method integration the local gateway cannot serve (only Lambda proxy is emulated). */
 export class UnsupportedIntegration extends Error {
-  constructor(readonly logicalId: string, kind: string) {
+  constructor(
+    readonly logicalId: string,
+    kind: string,
+  ) {
     super(`${logicalId}: integration ${kind} is not emulated locally (only AWS_PROXY to Lambda)`);
   }
 }

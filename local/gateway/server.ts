@@ -4,10 +4,10 @@
 //                                          talk to local functions exactly as to AWS.
 // Gateway-made errors use the same JSON envelope the stack's GatewayResponses configure.
 import { randomUUID } from 'node:crypto';
-import type { WriteStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FunctionError } from '../lambda/function-runtime.ts';
 import { type LambdaService, ResourceNotFound } from '../lambda/lambda-service.ts';
+import type { AccessLog } from './access-log.ts';
 import type { RestApiModel, Route } from './rest-api-model.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -20,7 +20,7 @@ export interface GatewayOptions {
   readonly apiKeys: ReadonlyMap<string, string>;
   readonly lambda: LambdaService;
   /** Access log (one JSON line per request), like the stage's access log group. */
-  readonly accessLog?: WriteStream;
+  readonly accessLog?: AccessLog;
 }
 
 interface Json {
@@ -36,9 +36,12 @@ export function createGatewayListener(options: GatewayOptions) {
   const buckets = new Map<string, TokenBucket>();
   const bucketFor = (id: string, throttle: { rateLimit: number; burstLimit: number } | undefined) => {
     if (!throttle) return undefined;
-    let b = buckets.get(id);
-    if (!b) buckets.set(id, (b = new TokenBucket(throttle)));
-    return b;
+    let bucket = buckets.get(id);
+    if (!bucket) {
+      bucket = new TokenBucket(throttle);
+      buckets.set(id, bucket);
+    }
+    return bucket;
   };
 
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -55,34 +58,49 @@ export function createGatewayListener(options: GatewayOptions) {
         ...headers,
       });
       res.end(body);
-      options.accessLog?.write(
-        `${JSON.stringify({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method, path: url.pathname, status, responseLatencyMs: Math.round(performance.now() - started) })}\n`,
-      );
+      logAccess();
     };
+    const logAccess = () =>
+      options.accessLog?.write({
+        requestId,
+        ip: req.socket.remoteAddress,
+        httpMethod: req.method,
+        path: url.pathname,
+        status,
+        responseLatencyMs: Math.round(performance.now() - started),
+      });
     const gatewayError = (statusCode: number, code: string, message: string) =>
       finish(statusCode, JSON.stringify({ error: { code, message, requestId } }));
 
-    readBody(req, MAX_BODY_BYTES).then(
-      async (body) => {
+    readBody(req, MAX_BODY_BYTES)
+      .then(async (body) => {
         if (body === undefined) return gatewayError(413, 'REQUEST_TOO_LARGE', 'Request Too Long');
-        if (url.pathname.startsWith('/2015-03-31/functions/')) return invokeApi(options.lambda, req, url, body, finish);
+        if (url.pathname.startsWith('/2015-03-31/functions/'))
+          return invokeApi(options.lambda, req, url, body, finish);
 
         const [, stageName = '', ...rest] = url.pathname.split('/');
         const path = `/${rest.join('/')}`;
         const api = options.apis.find((a) => a.stageName === stageName);
         const match = api && findRoute(api.routes, req.method ?? 'GET', path);
-        if (!api || !match) return gatewayError(404, 'MISSING_AUTHENTICATION_TOKEN', `No route for ${req.method} ${url.pathname}`);
+        if (!api || !match)
+          return gatewayError(
+            404,
+            'MISSING_AUTHENTICATION_TOKEN',
+            `No route for ${req.method} ${url.pathname}`,
+          );
         const { route, pathParameters } = match;
 
         const apiKey = header(req, 'x-api-key');
         if (route.apiKeyRequired) {
           const keyId = apiKey === undefined ? undefined : options.apiKeys.get(apiKey);
-          if (!keyId || !api.keyThrottles.has(keyId)) return gatewayError(403, 'INVALID_API_KEY', 'Forbidden');
+          if (!keyId || !api.keyThrottles.has(keyId))
+            return gatewayError(403, 'INVALID_API_KEY', 'Forbidden');
           if (bucketFor(`key:${keyId}`, api.keyThrottles.get(keyId))?.take() === false) {
             return gatewayError(429, 'THROTTLED', 'Too Many Requests');
           }
         }
-        if (bucketFor(`stage:${api.logicalId}`, api.stageThrottle)?.take() === false) return gatewayError(429, 'THROTTLED', 'Too Many Requests');
+        if (bucketFor(`stage:${api.logicalId}`, api.stageThrottle)?.take() === false)
+          return gatewayError(429, 'THROTTLED', 'Too Many Requests');
 
         const event = {
           resource: route.resourcePath,
@@ -101,7 +119,11 @@ export function createGatewayListener(options: GatewayOptions) {
             httpMethod: req.method,
             path: url.pathname,
             requestTimeEpoch: Date.now(),
-            identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1', apiKey: apiKey ?? null, userAgent: header(req, 'user-agent') ?? null },
+            identity: {
+              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+              apiKey: apiKey ?? null,
+              userAgent: header(req, 'user-agent') ?? null,
+            },
           },
           body: body.length === 0 ? null : body.toString('utf8'),
           isBase64Encoded: false,
@@ -113,20 +135,26 @@ export function createGatewayListener(options: GatewayOptions) {
           if (!(err instanceof FunctionError)) throw err;
           return gatewayError(502, 'DEFAULT_5XX', 'Internal server error');
         }
-        if (typeof proxy?.statusCode !== 'number') return gatewayError(502, 'DEFAULT_5XX', 'Malformed Lambda proxy response');
+        if (typeof proxy?.statusCode !== 'number')
+          return gatewayError(502, 'DEFAULT_5XX', 'Malformed Lambda proxy response');
         const headers: Record<string, string | string[]> = { ...proxy.headers };
         for (const [k, v] of Object.entries(proxy.multiValueHeaders ?? {})) headers[k] = v;
-        const responseBody = proxy.isBase64Encoded ? Buffer.from(proxy.body ?? '', 'base64') : (proxy.body ?? '');
+        const responseBody = proxy.isBase64Encoded
+          ? Buffer.from(proxy.body ?? '', 'base64')
+          : (proxy.body ?? '');
         status = proxy.statusCode;
-        res.writeHead(proxy.statusCode, { 'x-amzn-requestid': requestId, ...headers, 'content-length': Buffer.byteLength(responseBody) });
+        res.writeHead(proxy.statusCode, {
+          'x-amzn-requestid': requestId,
+          ...headers,
+          'content-length': Buffer.byteLength(responseBody),
+        });
         res.end(responseBody);
-        options.accessLog?.write(
-          `${JSON.stringify({ requestId, ip: req.socket.remoteAddress, httpMethod: req.method, path: url.pathname, status, responseLatencyMs: Math.round(performance.now() - started) })}\n`,
-        );
-      },
-    ).catch((err: unknown) => {
-      if (!res.headersSent) gatewayError(500, 'LOCAL_GATEWAY_ERROR', `local gateway failure: ${(err as Error).message}`);
-    });
+        logAccess();
+      })
+      .catch((err: unknown) => {
+        if (!res.headersSent)
+          gatewayError(500, 'LOCAL_GATEWAY_ERROR', `local gateway failure: ${(err as Error).message}`);
+      });
   };
 }
 
@@ -139,7 +167,8 @@ async function invokeApi(
   finish: (status: number, body: string, headers?: Record<string, string>) => void,
 ): Promise<void> {
   const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
-  if (req.method !== 'POST' || !match?.[1]) return finish(404, JSON.stringify({ message: 'Unknown Lambda API operation' }));
+  if (req.method !== 'POST' || !match?.[1])
+    return finish(404, JSON.stringify({ message: 'Unknown Lambda API operation' }));
   const qualifier = url.searchParams.get('Qualifier');
   const name = decodeURIComponent(match[1]);
   const ref = qualifier ? `${name}:${qualifier}` : name;
@@ -155,7 +184,9 @@ async function invokeApi(
     lambda.resolveVersion(ref);
   } catch (err) {
     if (err instanceof ResourceNotFound) {
-      return finish(404, JSON.stringify({ Type: 'User', message: err.message }), { 'x-amzn-errortype': 'ResourceNotFoundException' });
+      return finish(404, JSON.stringify({ Type: 'User', message: err.message }), {
+        'x-amzn-errortype': 'ResourceNotFoundException',
+      });
     }
     throw err;
   }
@@ -209,7 +240,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 
 function flatHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
   return out;
 }
 

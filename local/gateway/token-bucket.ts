@@ -6,7 +6,10 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private readonly throttle: Throttle, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    private readonly throttle: Throttle,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.tokens = throttle.burstLimit;
     this.last = now();
   }
@@ -14,7 +17,10 @@ export class TokenBucket {
   /** Take one token; false means the request is throttled (429). */
   take(): boolean {
     const t = this.now();
-    this.tokens = Math.min(this.throttle.burstLimit, this.tokens + ((t - this.last) / 1000) * this.throttle.rateLimit);
+    this.tokens = Math.min(
+      this.throttle.burstLimit,
+      this.tokens + ((t - this.last) / 1000) * this.throttle.rateLimit,
+    );
     this.last = t;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

@@ -20,7 +20,10 @@ export interface LambdaErrorPayload {
 
 /** Error thrown by `invoke` when the handler failed, carrying Lambda's payload. */
 export class FunctionError extends Error {
-  constructor(readonly payload: LambdaErrorPayload, readonly functionName: string) {
+  constructor(
+    readonly payload: LambdaErrorPayload,
+    readonly functionName: string,
+  ) {
     super(`${functionName}: ${payload.errorType}: ${payload.errorMessage}`);
     this.name = payload.errorType;
   }
@@ -57,7 +60,11 @@ class Environment {
   inFlight = 0;
   private readonly pending = new Map<string, Pending>();
 
-  constructor(config: FunctionConfig, version: string, private readonly onExit: (env: Environment) => void) {
+  constructor(
+    config: FunctionConfig,
+    version: string,
+    private readonly onExit: (env: Environment) => void,
+  ) {
     this.worker = new Worker(WORKER_RUNTIME, {
       env: { ...config.environment, AWS_LAMBDA_FUNCTION_VERSION: version },
       workerData: {
@@ -73,26 +80,40 @@ class Environment {
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', (m: { type: string; error?: LambdaErrorPayload }) => {
         if (m.type === 'ready') resolve();
-        else reject(new FunctionError(m.error ?? { errorType: 'Runtime.InitError', errorMessage: 'init failed' }, config.functionName));
+        else
+          reject(
+            new FunctionError(
+              m.error ?? { errorType: 'Runtime.InitError', errorMessage: 'init failed' },
+              config.functionName,
+            ),
+          );
       });
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (m: { type: string; items?: Array<{ id: string; result?: unknown; error?: LambdaErrorPayload }> }) => {
-      if (m.type !== 'answers') return;
-      for (const item of m.items ?? []) {
-        const p = this.pending.get(item.id);
-        if (!p) continue;
-        this.pending.delete(item.id);
-        this.inFlight--;
-        clearTimeout(p.timer);
-        if (item.error) p.reject(new FunctionError(item.error, config.functionName));
-        else p.resolve(item.result);
-      }
-    });
+    this.worker.on(
+      'message',
+      (m: { type: string; items?: Array<{ id: string; result?: unknown; error?: LambdaErrorPayload }> }) => {
+        if (m.type !== 'answers') return;
+        for (const item of m.items ?? []) {
+          const p = this.pending.get(item.id);
+          if (!p) continue;
+          this.pending.delete(item.id);
+          this.inFlight--;
+          clearTimeout(p.timer);
+          if (item.error) p.reject(new FunctionError(item.error, config.functionName));
+          else p.resolve(item.result);
+        }
+      },
+    );
     this.worker.on('exit', () => {
       for (const p of this.pending.values()) {
         clearTimeout(p.timer);
-        p.reject(new FunctionError({ errorType: 'Runtime.ExitError', errorMessage: 'execution environment exited' }, config.functionName));
+        p.reject(
+          new FunctionError(
+            { errorType: 'Runtime.ExitError', errorMessage: 'execution environment exited' },
+            config.functionName,
+          ),
+        );
       }
       this.pending.clear();
       this.inFlight = 0;
@@ -100,7 +121,13 @@ class Environment {
     });
   }
 
-  invoke(event: unknown, requestId: string, invokedArn: string, timeoutMs: number, functionName: string): Promise<unknown> {
+  invoke(
+    event: unknown,
+    requestId: string,
+    invokedArn: string,
+    timeoutMs: number,
+    functionName: string,
+  ): Promise<unknown> {
     const id = randomUUID();
     // Invocations queued ahead of this one run first, each within its own timeout.
     const budget = timeoutMs * (this.inFlight + 1);
@@ -108,7 +135,15 @@ class Environment {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new FunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${timeoutMs / 1000} seconds` }, functionName));
+        reject(
+          new FunctionError(
+            {
+              errorType: 'Sandbox.Timedout',
+              errorMessage: `Task timed out after ${timeoutMs / 1000} seconds`,
+            },
+            functionName,
+          ),
+        );
         // Like Lambda, a timed-out environment is not reused.
         void this.worker.terminate();
       }, budget);
@@ -137,7 +172,10 @@ export class FunctionRuntime {
   private readonly maxConcurrency: number;
   private closed = false;
 
-  constructor(readonly config: FunctionConfig, readonly version = '$LATEST') {
+  constructor(
+    readonly config: FunctionConfig,
+    readonly version = '$LATEST',
+  ) {
     mkdirSync(config.logDir, { recursive: true });
     this.maxConcurrency = config.maxConcurrency ?? Math.min(4, availableParallelism());
   }

@@ -1,7 +1,7 @@
 // The local Lambda service: functions, their published versions and aliases (with routing
 // weights), resolved from the template. Invocations name a function, version or alias the way
 // the Lambda API does (name, `name:qualifier`, or an ARN).
-import { FunctionRuntime, type FunctionConfig } from './function-runtime.ts';
+import { type FunctionConfig, FunctionRuntime } from './function-runtime.ts';
 
 /** `live` → version "1" plus, during a canary, version "2" at weight 0.05. */
 export interface AliasRouting {
@@ -59,7 +59,8 @@ export class LambdaService {
     if (!this.configs.has(name)) throw new ResourceNotFound(`Function not found: ${name}`);
     const alias = this.aliases.get(`${name}:${qualifier}`);
     if (!alias) {
-      if (!this.versions.get(name)?.has(qualifier)) throw new ResourceNotFound(`Function not found: ${name}:${qualifier}`);
+      if (!this.versions.get(name)?.has(qualifier))
+        throw new ResourceNotFound(`Function not found: ${name}:${qualifier}`);
       return { name, version: qualifier };
     }
     let draw = this.random();
@@ -71,7 +72,11 @@ export class LambdaService {
   }
 
   /** Invoke synchronously; rejects with FunctionError when the handler fails. */
-  async invoke(ref: string, event: unknown, requestId?: string): Promise<{ version: string; result: unknown }> {
+  async invoke(
+    ref: string,
+    event: unknown,
+    requestId?: string,
+  ): Promise<{ version: string; result: unknown }> {
     const { name, version } = this.resolveVersion(ref);
     const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
     return { version, result };

@@ -17,7 +17,8 @@ installLogSink(logFile);
 let handler;
 try {
   handler = loadCommonJs(bundleFile)[handlerName];
-  if (typeof handler !== 'function') throw new Error(`${bundleFile} does not export a function "${handlerName}"`);
+  if (typeof handler !== 'function')
+    throw new Error(`${bundleFile} does not export a function "${handlerName}"`);
   parentPort.postMessage({ type: 'ready' });
 } catch (err) {
   parentPort.postMessage({ type: 'init-error', error: serializeError(err) });
@@ -96,7 +97,11 @@ function installLogSink(file) {
     writeSync(fd, text);
   };
   const write = (chunk, encoding, callback) => {
-    pending.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'));
+    pending.push(
+      typeof chunk === 'string'
+        ? chunk
+        : Buffer.from(chunk).toString(typeof encoding === 'string' ? encoding : 'utf8'),
+    );
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);

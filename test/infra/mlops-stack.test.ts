@@ -12,17 +12,27 @@ function idOf(type: string, props: Record<string, unknown> = {}): string {
   return found[0] ?? '';
 }
 
-const predictId = idOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Online predictions') });
+const predictId = idOf('AWS::Lambda::Function', {
+  Description: Match.stringLikeRegexp('Online predictions'),
+});
 const trainId = idOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Trains a model') });
 const tableId = idOf('AWS::DynamoDB::Table');
-const roleOf = (fnId: string): string => (template.toJSON().Resources[fnId].Properties.Role['Fn::GetAtt'] as string[])[0] ?? '';
+const roleOf = (fnId: string): string =>
+  (template.toJSON().Resources[fnId].Properties.Role['Fn::GetAtt'] as string[])[0] ?? '';
 
 /** All policy statements attached to a role, flattened. */
-function statementsOf(roleId: string): Array<{ Action: string | string[]; Resource: unknown; Effect: string }> {
-  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } });
+function statementsOf(
+  roleId: string,
+): Array<{ Action: string | string[]; Resource: unknown; Effect: string }> {
+  const policies = template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
+  });
   return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
-const actionsOf = (roleId: string) => statementsOf(roleId).flatMap((s) => [s.Action].flat()).sort();
+const actionsOf = (roleId: string) =>
+  statementsOf(roleId)
+    .flatMap((s) => [s.Action].flat())
+    .sort();
 
 describe('online prediction', () => {
   it('integrates POST /models/{model}/predict with the live alias', () => {
@@ -48,7 +58,10 @@ describe('online prediction', () => {
 
   it('attaches the onnxruntime layer to the predict function only', () => {
     const layerId = idOf('AWS::Lambda::LayerVersion', { CompatibleArchitectures: ['x86_64'] });
-    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Online'), Layers: [{ Ref: layerId }] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Online'),
+      Layers: [{ Ref: layerId }],
+    });
     expect(template.toJSON().Resources[trainId].Properties.Layers).toBeUndefined();
   });
 
@@ -57,22 +70,36 @@ describe('online prediction', () => {
       Description: Match.stringLikeRegexp('Online'),
       Runtime: 'nodejs24.x',
       MemorySize: 1769,
-      Environment: { Variables: Match.objectLike({ REGISTRY_TABLE: { Ref: tableId }, ARTIFACTS_BUCKET: { Ref: Match.anyValue() } }) },
+      Environment: {
+        Variables: Match.objectLike({
+          REGISTRY_TABLE: { Ref: tableId },
+          ARTIFACTS_BUCKET: { Ref: Match.anyValue() },
+        }),
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('Trains'),
       Runtime: 'nodejs24.x',
-      Environment: { Variables: Match.objectLike({ REGISTRY_TABLE: { Ref: tableId }, DATA_BUCKET: { Ref: Match.anyValue() } }) },
+      Environment: {
+        Variables: Match.objectLike({
+          REGISTRY_TABLE: { Ref: tableId },
+          DATA_BUCKET: { Ref: Match.anyValue() },
+        }),
+      },
     });
   });
 
   it('throttles clients through a usage plan and the stage', () => {
-    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 1000, BurstLimit: 2000 } });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 1000, BurstLimit: 2000 },
+    });
     template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', { KeyType: 'API_KEY' });
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
-      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 })]),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 }),
+      ]),
     });
   });
 
@@ -88,7 +115,9 @@ describe('online prediction', () => {
     const canary = synthStack({ liveRouting: { version: '7', weight: 0.05 } }).template;
     canary.hasResourceProperties('AWS::Lambda::Alias', {
       Name: 'live',
-      RoutingConfig: { AdditionalVersionWeights: [{ FunctionVersion: Match.anyValue(), FunctionWeight: 0.05 }] },
+      RoutingConfig: {
+        AdditionalVersionWeights: [{ FunctionVersion: Match.anyValue(), FunctionWeight: 0.05 }],
+      },
     });
   });
 
@@ -102,7 +131,10 @@ describe('storage', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: {
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
         BillingMode: 'PAY_PER_REQUEST',
         SSESpecification: { SSEEnabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -114,7 +146,10 @@ describe('storage', () => {
     const buckets = template.findResources('AWS::S3::Bucket');
     expect(Object.keys(buckets).length).toBeGreaterThanOrEqual(3);
     for (const bucket of Object.values(buckets)) {
-      expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      expect(
+        bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault
+          .SSEAlgorithm,
+      ).toBe('AES256');
       expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -146,7 +181,14 @@ describe('grants', () => {
 
   it('lets the predict function read the registry and model artifacts only', () => {
     expect(actionsOf(roleOf(predictId))).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject'].sort(),
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:GetObject',
+      ].sort(),
     );
     const s3Statement = statementsOf(roleOf(predictId)).find((s) => s.Action === 's3:GetObject');
     expect(JSON.stringify(s3Statement?.Resource)).toContain('/models/*');

@@ -1,9 +1,10 @@
 // Test support: synthesize the platform stack (bundling skipped unless asked) with cdk-nag on,
 // returning its template. Synthesis fails on any unacknowledged finding.
+
+import { readFileSync } from 'node:fs';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readFileSync } from 'node:fs';
 import { MlopsStack, type MlopsStackProps } from '../../infra/stacks/mlops-stack.ts';
 
 export interface SynthOptions {
@@ -15,7 +16,11 @@ export interface SynthOptions {
 }
 
 /** The feature flags and settings of cdk.json, so tests synthesize what `cdk synth` does. */
-const cdkJsonContext = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+const cdkJsonContext = (
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
 
 /** Synthesize the stack; throws when cdk-nag reports an unacknowledged finding. */
 export function synthStack(props: MlopsStackProps = {}, options: SynthOptions = {}) {

@@ -56,14 +56,18 @@ describe('POST /models/{model}/predict', () => {
     );
     const production = await registry.getProductionVersion('flight-delay');
     const { bucket, key } = parseS3Uri(production!.artifactUri);
-    const object = await localS3Client(t.platform.endpoints.s3).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const object = await localS3Client(t.platform.endpoints.s3).send(
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+    );
     const bytes = await object.Body!.transformToByteArray();
     const metadata = readModelMetadata(bytes);
     const featureSet = getFeatureSet(metadata['mlops.featureSet']!)!;
     const encoding: unknown = JSON.parse(metadata['mlops.encoding']!);
     const width = featureSet.featureNames(encoding).length;
     const session = await ort.InferenceSession.create(bytes);
-    const out = await session.run({ features: new ort.Tensor('float32', featureSet.encode(rows as never[], encoding), [rows.length, width]) });
+    const out = await session.run({
+      features: new ort.Tensor('float32', featureSet.encode(rows as never[], encoding), [rows.length, width]),
+    });
     const probabilities = out.probabilities!.data as Float32Array;
     body.predictions.forEach((p: { score: number; label: number }, i: number) => {
       expect(p.score).toBeCloseTo(probabilities[2 * i + 1]!, 6);
@@ -72,7 +76,9 @@ describe('POST /models/{model}/predict', () => {
   });
 
   it('names each field of a wrongly typed instance', async () => {
-    const { status, body } = await post(JSON.stringify({ instances: [{ ...rows[0], distance: 'far', origin: 7 }] }));
+    const { status, body } = await post(
+      JSON.stringify({ instances: [{ ...rows[0], distance: 'far', origin: 7 }] }),
+    );
     expect(status).toBe(400);
     expect(body.error.code).toBe('InvalidRequest');
     const paths = body.error.details.issues.map((i: { path: string }) => i.path);
@@ -105,7 +111,9 @@ describe('POST /models/{model}/predict', () => {
   });
 
   it('answers 413 for a body over the function limit', async () => {
-    const { status, body } = await post(JSON.stringify({ instances: [{ ...rows[0], pad: 'x'.repeat(2_000_000) }] }));
+    const { status, body } = await post(
+      JSON.stringify({ instances: [{ ...rows[0], pad: 'x'.repeat(2_000_000) }] }),
+    );
     expect(status).toBe(413);
     expect(body.error.code).toBe('PayloadTooLarge');
   });
@@ -127,16 +135,30 @@ describe('POST /models/{model}/predict', () => {
   });
 
   it('answers 404 for a route the API does not have', async () => {
-    const res = await fetch(`${url}models/flight-delay/explain`, { method: 'POST', headers: { 'x-api-key': apiKey } });
+    const res = await fetch(`${url}models/flight-delay/explain`, {
+      method: 'POST',
+      headers: { 'x-api-key': apiKey },
+    });
     expect(res.status).toBe(404);
   });
 
   it('never answers 5xx to a barrage of malformed requests', async () => {
-    const bodies = ['null', '[]', '"x"', '{"instances": null}', '{"instances": [null]}', '{"instances": [[1,2]]}', '{"instances": [{"date": 5}]}',
+    const bodies = [
+      'null',
+      '[]',
+      '"x"',
+      '{"instances": null}',
+      '{"instances": [null]}',
+      '{"instances": [[1,2]]}',
+      '{"instances": [{"date": 5}]}',
       '{"instances": [{"date": "2001/13/45 99:99", "distance": 1, "origin": "A", "destination": "B"}]}',
       '{"instances": [{"date": "2001/01/01 10:00", "distance": -1, "origin": "A", "destination": "B"}]}',
       '{"instances": [{"date": "2001/01/01 10:00", "distance": 1e309, "origin": "A", "destination": "B"}]}',
-      '{"entityId": ""}', '{"entityId": "user-1"}', '\u0000\u0001', '{"instances": [{"__proto__": {"x": 1}}]}'];
+      '{"entityId": ""}',
+      '{"entityId": "user-1"}',
+      '\u0000\u0001',
+      '{"instances": [{"__proto__": {"x": 1}}]}',
+    ];
     for (const body of bodies) {
       const { status } = await post(body);
       expect(status, body).toBeGreaterThanOrEqual(400);

@@ -14,9 +14,16 @@ export interface TestPlatform {
   stop(): Promise<void>;
 }
 
-export async function bootTestPlatform(options: { routingSeed?: number; dataDir?: string } = {}): Promise<TestPlatform> {
+export async function bootTestPlatform(
+  options: { routingSeed?: number; dataDir?: string } = {},
+): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mlops-it-'));
-  const platform = await startPlatform({ cdkOut: CDK_OUT, dataDir, port: 0, routingSeed: options.routingSeed });
+  const platform = await startPlatform({
+    cdkOut: CDK_OUT,
+    dataDir,
+    port: 0,
+    routingSeed: options.routingSeed,
+  });
   await bootstrapSeedModel(platform, () => undefined);
   return {
     platform,

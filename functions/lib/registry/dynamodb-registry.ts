@@ -29,7 +29,8 @@ interface HeadItem {
 }
 
 const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException || (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
+  err instanceof ConditionalCheckFailedException ||
+  (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
 
 /** Registry backed by the table named by `tableName`. */
 export class DynamoDbModelRegistry implements ModelRegistry {
@@ -95,7 +96,9 @@ export class DynamoDbModelRegistry implements ModelRegistry {
 
   async allocateVersion(model: string, trainingRunId: string): Promise<number> {
     const key = { pk: pk(model), sk: runSk(trainingRunId) };
-    const existing = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const existing = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
     if (existing.Item) return Number(existing.Item.version);
     // Atomic counter: each call gets a fresh number; a lost race below only leaves a gap.
     const counter = await this.db.send(
@@ -119,14 +122,20 @@ export class DynamoDbModelRegistry implements ModelRegistry {
       return allocated;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      const winner = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+      const winner = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
       return Number(winner.Item?.version);
     }
   }
 
   async registerVersion(input: NewModelVersion): Promise<ModelVersion> {
     const { model, version } = input;
-    const item: ModelVersion = { ...input, stage: input.stage ?? 'Staging', createdAt: this.now().toISOString() };
+    const item: ModelVersion = {
+      ...input,
+      stage: input.stage ?? 'Staging',
+      createdAt: this.now().toISOString(),
+    };
     try {
       await this.db.send(
         new PutCommand({
@@ -135,7 +144,12 @@ export class DynamoDbModelRegistry implements ModelRegistry {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      await this.audit(model, `register#${version}`, { action: 'register', version, stage: item.stage, actor: input.createdBy });
+      await this.audit(model, `register#${version}`, {
+        action: 'register',
+        version,
+        stage: item.stage,
+        actor: input.createdBy,
+      });
     } catch (err) {
       if (!isConditionFailure(err)) throw err; // already written by an earlier attempt of this run
     }
@@ -152,7 +166,8 @@ export class DynamoDbModelRegistry implements ModelRegistry {
     const [item, head] = await Promise.all([this.versionItem(model, version, true), this.head(model, true)]);
     if (!item || !head) throw new ModelNotFound(`model ${model} has no version ${version}`);
     const revision = opts.expectedRevision ?? head.stageRevision ?? 0;
-    if (head.productionVersion === version && opts.expectedRevision === undefined) return withStage(item, head);
+    if (head.productionVersion === version && opts.expectedRevision === undefined)
+      return withStage(item, head);
     const previous = head.productionVersion;
     try {
       await this.db.send(
@@ -160,7 +175,8 @@ export class DynamoDbModelRegistry implements ModelRegistry {
           TableName: this.tableName,
           Key: { pk: pk(model), sk: HEAD },
           UpdateExpression: 'SET productionVersion = :v, stageRevision = :next, updatedAt = :t',
-          ConditionExpression: revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev',
+          ConditionExpression:
+            revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev',
           ExpressionAttributeValues: {
             ':v': version,
             ':next': revision + 1,
@@ -171,7 +187,10 @@ export class DynamoDbModelRegistry implements ModelRegistry {
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      throw new ConflictError(`another stage change of ${model} happened first; re-read and retry`, { model, version });
+      throw new ConflictError(`another stage change of ${model} happened first; re-read and retry`, {
+        model,
+        version,
+      });
     }
     // The head item decides; version items' stage fields follow it (reads derive from head anyway).
     await this.setStage(model, version, 'Production');
@@ -187,13 +206,27 @@ export class DynamoDbModelRegistry implements ModelRegistry {
   }
 
   private async head(model: string, consistent = false): Promise<HeadItem | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: pk(model), sk: HEAD }, ConsistentRead: consistent }));
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: pk(model), sk: HEAD },
+        ConsistentRead: consistent,
+      }),
+    );
     return out.Item as HeadItem | undefined;
   }
 
-  private async versionItem(model: string, version: number, consistent = false): Promise<ModelVersion | undefined> {
+  private async versionItem(
+    model: string,
+    version: number,
+    consistent = false,
+  ): Promise<ModelVersion | undefined> {
     const out = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: pk(model), sk: versionSk(version) }, ConsistentRead: consistent }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: pk(model), sk: versionSk(version) },
+        ConsistentRead: consistent,
+      }),
     );
     return out.Item as ModelVersion | undefined;
   }

@@ -17,7 +17,10 @@ const ModelName = z
 
 const Body = z
   .object({
-    instances: z.array(z.record(z.string(), z.unknown())).min(1, 'at least one instance is required').optional(),
+    instances: z
+      .array(z.record(z.string(), z.unknown()))
+      .min(1, 'at least one instance is required')
+      .optional(),
     entityId: z.string().min(1).max(256).optional(),
   })
   .strict()
@@ -27,11 +30,18 @@ const Body = z
 
 /** A validated prediction request; instances are checked against the model's own schema later. */
 export type PredictRequest =
-  | { readonly model: string; readonly kind: 'instances'; readonly instances: readonly Record<string, unknown>[] }
+  | {
+      readonly model: string;
+      readonly kind: 'instances';
+      readonly instances: readonly Record<string, unknown>[];
+    }
   | { readonly model: string; readonly kind: 'entity'; readonly entityId: string };
 
 /** Parse the path parameter and raw body of `POST /models/{model}/predict`. */
-export function parsePredictRequest(modelParam: string | undefined, rawBody: string | null | undefined): PredictRequest {
+export function parsePredictRequest(
+  modelParam: string | undefined,
+  rawBody: string | null | undefined,
+): PredictRequest {
   const model = ModelName.safeParse(modelParam);
   if (!model.success) throw new InvalidRequest('invalid model name', toFieldIssues(model.error, ['model']));
   if (rawBody === null || rawBody === undefined || rawBody.trim() === '') {
@@ -53,7 +63,8 @@ export function parsePredictRequest(modelParam: string | undefined, rawBody: str
     );
   }
   const body = Body.safeParse(json);
-  if (!body.success) throw new InvalidRequest('request body does not match the schema', toFieldIssues(body.error));
+  if (!body.success)
+    throw new InvalidRequest('request body does not match the schema', toFieldIssues(body.error));
   return body.data.instances !== undefined
     ? { model: model.data, kind: 'instances', instances: body.data.instances }
     : { model: model.data, kind: 'entity', entityId: body.data.entityId ?? '' };

@@ -18,7 +18,10 @@ export interface OnnxLoaderOptions {
 }
 
 /** Build a ModelLoader that serves ONNX artifacts with onnxruntime-node. */
-export function createOnnxModelLoader(fetchArtifact: ArtifactFetcher, options: OnnxLoaderOptions = {}): ModelLoader {
+export function createOnnxModelLoader(
+  fetchArtifact: ArtifactFetcher,
+  options: OnnxLoaderOptions = {},
+): ModelLoader {
   return async (version: ModelVersion): Promise<LoadedModel> => {
     const label = `${version.model} v${version.version}`;
     let bytes: Uint8Array;
@@ -29,7 +32,9 @@ export function createOnnxModelLoader(fetchArtifact: ArtifactFetcher, options: O
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (sha256 !== version.artifactSha256) {
-      throw new ModelUnavailable(`artifact of ${label} does not match its registered sha256 (got ${sha256.slice(0, 12)}…)`);
+      throw new ModelUnavailable(
+        `artifact of ${label} does not match its registered sha256 (got ${sha256.slice(0, 12)}…)`,
+      );
     }
     let metadata: Record<string, string>;
     try {
@@ -38,7 +43,8 @@ export function createOnnxModelLoader(fetchArtifact: ArtifactFetcher, options: O
       throw new ModelUnavailable(`artifact of ${label} is not a valid ONNX model: ${(err as Error).message}`);
     }
     const featureSet = getFeatureSet(metadata['mlops.featureSet'] ?? version.featureSet);
-    if (!featureSet) throw new ModelUnavailable(`${label} needs feature set "${version.featureSet}", unknown to this build`);
+    if (!featureSet)
+      throw new ModelUnavailable(`${label} needs feature set "${version.featureSet}", unknown to this build`);
     const encoding: unknown = JSON.parse(metadata['mlops.encoding'] ?? 'null');
     const width = featureSet.featureNames(encoding).length;
     const threshold = Number(metadata['mlops.threshold'] ?? 0.5);

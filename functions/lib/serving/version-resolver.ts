@@ -18,12 +18,18 @@ export interface VersionResolverOptions {
 }
 
 /** Resolve with a small TTL cache in front of the registry. */
-export function createVersionResolver(registry: ModelRegistry, options: VersionResolverOptions = {}): VersionResolver {
+export function createVersionResolver(
+  registry: ModelRegistry,
+  options: VersionResolverOptions = {},
+): VersionResolver {
   const { pins = {}, ttlMs = 5_000, now = Date.now } = options;
   const cache = new Map<string, { at: number; value: Promise<ModelVersion> }>();
   const lookup = async (model: string): Promise<ModelVersion> => {
     const pinned = pins[model];
-    const found = pinned === undefined ? await registry.getProductionVersion(model) : await registry.getVersion(model, pinned);
+    const found =
+      pinned === undefined
+        ? await registry.getProductionVersion(model)
+        : await registry.getVersion(model, pinned);
     if (found) return found;
     const known = await registry.getModel(model);
     if (!known) throw new ModelNotFound(`no model named "${model}" is registered`);

@@ -13,6 +13,12 @@ export function s3ObjectFetcher(s3: S3Client) {
 }
 
 /** Overwrite-by-key write: retrying it leaves the same single object. */
-export async function putObject(s3: S3Client, bucket: string, key: string, body: Uint8Array | string, contentType: string) {
+export async function putObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array | string,
+  contentType: string,
+) {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
 }

@@ -73,13 +73,18 @@ describe('DynamoDbModelRegistry', () => {
     const first = await registry.allocateVersion('m', 'same-run');
     const again = await registry.allocateVersion('m', 'same-run');
     expect(again).toBe(first);
-    const concurrent = await Promise.all(Array.from({ length: 5 }, () => registry.allocateVersion('m', 'race-run')));
+    const concurrent = await Promise.all(
+      Array.from({ length: 5 }, () => registry.allocateVersion('m', 'race-run')),
+    );
     expect(new Set(concurrent).size).toBe(1);
   });
 
   it('keeps the first registration when a version is registered twice', async () => {
     const first = await register('a');
-    const again = await registry.registerVersion({ ...lineage(first.version, 'a'), createdBy: 'someone-else' });
+    const again = await registry.registerVersion({
+      ...lineage(first.version, 'a'),
+      createdBy: 'someone-else',
+    });
     expect(again.createdBy).toBe('test');
     expect(await registry.listVersions('m')).toHaveLength(1);
   });
@@ -112,7 +117,9 @@ describe('DynamoDbModelRegistry', () => {
     expect(losers).toHaveLength(1);
     expect((losers[0] as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
     const production = await registry.getProductionVersion('m');
-    expect(production?.version).toBe((winners[0] as PromiseFulfilledResult<{ version: number }>).value.version);
+    expect(production?.version).toBe(
+      (winners[0] as PromiseFulfilledResult<{ version: number }>).value.version,
+    );
     expect((await registry.listVersions('m')).filter((v) => v.stage === 'Production')).toHaveLength(1);
   });
 
@@ -135,6 +142,8 @@ describe('DynamoDbModelRegistry', () => {
   it('lists models with their Production pointer', async () => {
     await register('a');
     await registry.promoteToProduction('m', 1, { actor: 't' });
-    expect(await registry.listModels()).toEqual([{ model: 'm', latestVersion: 1, productionVersion: 1, stageRevision: 1 }]);
+    expect(await registry.listModels()).toEqual([
+      { model: 'm', latestVersion: 1, productionVersion: 1, stageRevision: 1 },
+    ]);
   });
 });

@@ -24,7 +24,11 @@ describe('parsePredictRequest', () => {
   });
 
   it('accepts an entity id', () => {
-    expect(parsePredictRequest('m', '{"entityId":"e-1"}')).toEqual({ model: 'm', kind: 'entity', entityId: 'e-1' });
+    expect(parsePredictRequest('m', '{"entityId":"e-1"}')).toEqual({
+      model: 'm',
+      kind: 'entity',
+      entityId: 'e-1',
+    });
   });
 
   it('rejects an empty body', () => {
@@ -37,7 +41,9 @@ describe('parsePredictRequest', () => {
   });
 
   it('names the path of an unknown top-level field', () => {
-    expect(issuesOf(() => parsePredictRequest('m', JSON.stringify({ instances: [row], extra: 1 })))).toEqual(['extra']);
+    expect(issuesOf(() => parsePredictRequest('m', JSON.stringify({ instances: [row], extra: 1 })))).toEqual([
+      'extra',
+    ]);
   });
 
   it('names the path when instances is not an array', () => {
@@ -50,7 +56,9 @@ describe('parsePredictRequest', () => {
 
   it('rejects both or neither of instances and entityId', () => {
     expect(() => parsePredictRequest('m', '{}')).toThrow(InvalidRequest);
-    expect(() => parsePredictRequest('m', JSON.stringify({ instances: [row], entityId: 'x' }))).toThrow(InvalidRequest);
+    expect(() => parsePredictRequest('m', JSON.stringify({ instances: [row], entityId: 'x' }))).toThrow(
+      InvalidRequest,
+    );
   });
 
   it('rejects an empty instances array', () => {
@@ -62,7 +70,9 @@ describe('parsePredictRequest', () => {
   });
 
   it('answers 413 for too many instances', () => {
-    const body = JSON.stringify({ instances: Array.from({ length: PREDICT_LIMITS.maxInstances + 1 }, () => ({})) });
+    const body = JSON.stringify({
+      instances: Array.from({ length: PREDICT_LIMITS.maxInstances + 1 }, () => ({})),
+    });
     expect(() => parsePredictRequest('m', body)).toThrow(PayloadTooLarge);
   });
 

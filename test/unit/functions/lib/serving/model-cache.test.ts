@@ -22,7 +22,10 @@ describe('cachedModelLoader', () => {
   });
 
   it('drops a failed load so the next request retries', async () => {
-    const load = vi.fn().mockRejectedValueOnce(new Error('S3 blip')).mockResolvedValueOnce({ version: version(1) });
+    const load = vi
+      .fn()
+      .mockRejectedValueOnce(new Error('S3 blip'))
+      .mockResolvedValueOnce({ version: version(1) });
     const cached = cachedModelLoader(load);
     await expect(cached(version(1))).rejects.toThrow('S3 blip');
     await expect(cached(version(1))).resolves.toMatchObject({ version: { version: 1 } });

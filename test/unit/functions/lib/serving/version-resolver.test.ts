@@ -36,11 +36,15 @@ describe('createVersionResolver', () => {
   });
 
   it('returns 404 for an unknown model', async () => {
-    await expect(createVersionResolver(fakeRegistry(undefined, false))('nope')).rejects.toThrow(ModelNotFound);
+    await expect(createVersionResolver(fakeRegistry(undefined, false))('nope')).rejects.toThrow(
+      ModelNotFound,
+    );
   });
 
   it('returns 404 naming the missing Production version', async () => {
-    await expect(createVersionResolver(fakeRegistry(undefined))('m')).rejects.toThrow(/no Production version/);
+    await expect(createVersionResolver(fakeRegistry(undefined))('m')).rejects.toThrow(
+      /no Production version/,
+    );
   });
 
   it('does not cache a miss', async () => {

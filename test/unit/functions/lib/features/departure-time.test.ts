@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseDepartureTime } from '../../../../functions/lib/features/departure-time.ts';
+import { parseDepartureTime } from '../../../../../functions/lib/features/departure-time.ts';
 
 const MONDAY = 0;
 const SATURDAY = 5;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { flights } from '../../../../functions/lib/features/flights.ts';
-import { featureSets, getFeatureSet } from '../../../../functions/lib/features/index.ts';
+import { flights } from '../../../../../functions/lib/features/flights.ts';
+import { featureSets, getFeatureSet } from '../../../../../functions/lib/features/index.ts';
 
 describe('feature set registry', () => {
   it('finds flights-v1 by name', () => {

@@ -5,8 +5,8 @@ import {
   flightDelayLabel,
   flights,
   MIN_FLIGHTS_PER_AIRPORT,
-} from '../../../../functions/lib/features/flights.ts';
-import { loadFlights } from '../flights-dataset.ts';
+} from '../../../../../functions/lib/features/flights.ts';
+import { loadFlights } from '../../../../support/flights-dataset.ts';
 
 const flight = (overrides: Partial<FlightInstance> = {}): FlightInstance => ({
   date: '2001/01/01 00:47',

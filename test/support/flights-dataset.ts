@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type FlightInstance, flightDelayLabel, flights } from '../../../functions/lib/features/flights.ts';
+import { type FlightInstance, flightDelayLabel, flights } from '../../functions/lib/features/flights.ts';
 
 interface FlightRow extends FlightInstance {
   readonly delay: number;

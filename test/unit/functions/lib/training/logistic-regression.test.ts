@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRequest } from '../../../../functions/lib/errors.ts';
+import { InvalidRequest } from '../../../../../functions/lib/errors.ts';
 import {
   DEFAULT_LOGISTIC_REGRESSION_PARAMS,
   fitLogisticRegression,
   type LogisticRegressionModel,
   predictProbabilities,
   resolveLogisticRegressionParams,
-} from '../../../../functions/lib/training/logistic-regression.ts';
+} from '../../../../../functions/lib/training/logistic-regression.ts';
 import { seededNormal, seededRandom } from './seeded-random.ts';
 
 const TRUE_INTERCEPT = -1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, evaluateBinary, logLoss, rocAuc } from '../../../../functions/lib/training/metrics.ts';
+import { accuracy, evaluateBinary, logLoss, rocAuc } from '../../../../../functions/lib/training/metrics.ts';
 import { seededRandom } from './seeded-random.ts';
 
 /** AUC by definition: over all (positive, negative) pairs, 1 when the positive scores higher, ½ on a tie. */

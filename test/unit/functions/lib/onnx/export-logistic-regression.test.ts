@@ -1,17 +1,17 @@
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { flights } from '../../../../functions/lib/features/flights.ts';
+import { flights } from '../../../../../functions/lib/features/flights.ts';
 import {
   exportLogisticRegression,
   ONNX_GRAPH_NAMES,
-} from '../../../../functions/lib/onnx/export-logistic-regression.ts';
+} from '../../../../../functions/lib/onnx/export-logistic-regression.ts';
 import {
   fitLogisticRegression,
   type LogisticRegressionModel,
   predictProbabilities,
-} from '../../../../functions/lib/training/logistic-regression.ts';
-import { loadFlights } from '../flights-dataset.ts';
+} from '../../../../../functions/lib/training/logistic-regression.ts';
+import { loadFlights } from '../../../../support/flights-dataset.ts';
 
 const { onnx } = onnxProto;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { minimiseLbfgs, type Objective } from '../../../../functions/lib/training/lbfgs.ts';
+import { minimiseLbfgs, type Objective } from '../../../../../functions/lib/training/lbfgs.ts';
 
 /** Rosenbrock's banana valley: minimum 0 at (1, 1), notoriously slow for steepest descent. */
 const rosenbrock: Objective = ([a = 0, b = 0], gradient) => {

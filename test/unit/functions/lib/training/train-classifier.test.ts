@@ -1,16 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidRequest } from '../../../../functions/lib/errors.ts';
-import type { FeatureSet } from '../../../../functions/lib/features/feature-set.ts';
+import { InvalidRequest } from '../../../../../functions/lib/errors.ts';
+import type { FeatureSet } from '../../../../../functions/lib/features/feature-set.ts';
 import {
   type FlightEncoding,
   type FlightInstance,
   flights,
-} from '../../../../functions/lib/features/flights.ts';
-import { MODEL_METADATA_KEYS, readModelMetadata } from '../../../../functions/lib/onnx/model-metadata.ts';
-import { DEFAULT_LOGISTIC_REGRESSION_PARAMS } from '../../../../functions/lib/training/logistic-regression.ts';
-import { splitTrainTest } from '../../../../functions/lib/training/split.ts';
-import { type TrainResult, trainClassifier } from '../../../../functions/lib/training/train-classifier.ts';
-import { loadFlights } from '../flights-dataset.ts';
+} from '../../../../../functions/lib/features/flights.ts';
+import { MODEL_METADATA_KEYS, readModelMetadata } from '../../../../../functions/lib/onnx/model-metadata.ts';
+import { DEFAULT_LOGISTIC_REGRESSION_PARAMS } from '../../../../../functions/lib/training/logistic-regression.ts';
+import { splitTrainTest } from '../../../../../functions/lib/training/split.ts';
+import { type TrainResult, trainClassifier } from '../../../../../functions/lib/training/train-classifier.ts';
+import { loadFlights } from '../../../../support/flights-dataset.ts';
 
 /** Log loss of always predicting the positive rate `p`: what any useful model must beat. */
 const constantModelLogLoss = (p: number) => -(p * Math.log(p) + (1 - p) * Math.log(1 - p));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { exportLogisticRegression } from '../../../../functions/lib/onnx/export-logistic-regression.ts';
-import { MODEL_METADATA_KEYS, readModelMetadata } from '../../../../functions/lib/onnx/model-metadata.ts';
-import type { LogisticRegressionModel } from '../../../../functions/lib/training/logistic-regression.ts';
+import { exportLogisticRegression } from '../../../../../functions/lib/onnx/export-logistic-regression.ts';
+import { MODEL_METADATA_KEYS, readModelMetadata } from '../../../../../functions/lib/onnx/model-metadata.ts';
+import type { LogisticRegressionModel } from '../../../../../functions/lib/training/logistic-regression.ts';
 
 const model: LogisticRegressionModel = {
   mean: [0.5, 6.2],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { splitTrainTest } from '../../../../functions/lib/training/split.ts';
+import { splitTrainTest } from '../../../../../functions/lib/training/split.ts';
 
 describe('splitTrainTest', () => {
   it('partitions the rows: every index once, each side ascending', () => {
