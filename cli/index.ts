@@ -5,6 +5,9 @@ import { predictCommand } from './commands/predict.ts';
 import { trainCommand } from './commands/train.ts';
 import { resolveTarget } from './target.ts';
 
+// Node 20 is supported; the SDK's notice about its future end of support would only add noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const USAGE = `usage: mlops <command> [options]
 
   predict <model> --file rows.json | --instances '[{…}]'   score rows with the model's serving version

@@ -20,6 +20,8 @@ const config = z
   })
   .parse(process.env);
 
+// Node 20 is supported; the SDK's notice about its future end of support would only add noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const started = Date.now();
 const say = (line: string) => console.log(`[mlops] ${line}`);
 
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     `emulating ${report.emulated.length} resources; ${report.noLocalMeaning.length} have no local meaning (IAM, log groups, permissions …)`,
   );
   for (const item of report.notEmulated) say(`NOT EMULATED: ${item}`);
-  for (const warning of report.warnings) say(`warning: ${warning}`);
+  for (const line of summarizeWarnings(report.warnings)) say(line);
 
   await bootstrapSeedModel(platform, say);
   const stateFile = resolve(config.MLOPS_STATE_FILE);
@@ -71,6 +73,25 @@ async function main(): Promise<void> {
 
   Ctrl-C to stop.
 `);
+}
+
+/**
+ * One line per resource for "declared but not emulated" features (e.g. `RegistryTable: SSE,
+ * PITR`), other warnings verbatim: everything is said, without a wall of text.
+ */
+function summarizeWarnings(warnings: readonly string[]): string[] {
+  const features = new Map<string, string[]>();
+  const other: string[] = [];
+  for (const warning of warnings) {
+    const match = /^(\S+): (\S+) is not emulated locally/.exec(warning);
+    if (match?.[1] && match[2]) features.set(match[1], [...(features.get(match[1]) ?? []), match[2]]);
+    else other.push(`warning: ${warning}`);
+  }
+  const lines = [...features].map(([id, list]) => `  ${id}: ${list.join(', ')}`);
+  return [
+    ...(lines.length > 0 ? ['declared but not emulated locally (no effect on results):', ...lines] : []),
+    ...other,
+  ];
 }
 
 main().catch((err: unknown) => {

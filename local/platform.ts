@@ -7,22 +7,19 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { deployBucketAssets } from './bucket-deployment.ts';
 import { localDynamoDbClient, startDynamoDb } from './emulators/dynamodb.ts';
 import { ensureTablesFromTemplate } from './emulators/dynamodb-tables.ts';
 import { localSdkEnv } from './emulators/local-aws.ts';
-import { localResourceName } from './emulators/names.ts';
 import { ensureBucketsFromTemplate, localS3Client, startS3 } from './emulators/s3.ts';
 import { AccessLog } from './gateway/access-log.ts';
 import { type RestApiModel, readRestApis } from './gateway/rest-api-model.ts';
 import { createGatewayListener } from './gateway/server.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
 import { classifyResources, type ResourceReport } from './resource-support.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, stackResolution } from './stack-resolution.ts';
 import { loadCloudAssembly } from './template/cloud-assembly.ts';
 import { resolveValue } from './template/intrinsics.ts';
-
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
 
 export interface PlatformOptions {
   /** Folder of the synthesized cloud assembly. */
@@ -92,13 +89,6 @@ function loadApiKeys(dataDir: string, keyIds: readonly string[]): Map<string, st
   return new Map(Object.entries(stored).map(([id, value]) => [id, value]));
 }
 
-function listFiles(dir: string, prefix = ''): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const full = join(dir, entry);
-    return statSync(full).isDirectory() ? listFiles(full, `${prefix}${entry}/`) : [`${prefix}${entry}`];
-  });
-}
-
 function withThrottle(api: RestApiModel, throttle: { rateLimit: number; burstLimit: number }): RestApiModel {
   return {
     ...api,
@@ -114,16 +104,26 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const assembly = loadCloudAssembly(resolve(options.cdkOut));
 
-  const dynamo = await startDynamoDb({ dataDir: join(dataDir, 'dynamodb'), port: 0, host: '127.0.0.1' });
-  const s3 = await startS3({ dataDir: join(dataDir, 's3'), port: 0, host: '127.0.0.1' });
   const lambda = new LambdaService(
     options.routingSeed === undefined ? Math.random : seededRandom(options.routingSeed),
   );
   const server: Server = createServer();
-  await new Promise<void>((ok) => server.listen(options.port, host, ok));
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${options.port} on ${host} is in use: stop what holds it or set MLOPS_PORT`)
+          : err,
+      ),
+    );
+    server.listen(options.port, host, ok);
+  });
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://${host}:${port}`;
   const lambdaEndpoint = baseUrl;
+  // The gateway port is taken first: a busy port fails before anything else starts.
+  const dynamo = await startDynamoDb({ dataDir: join(dataDir, 'dynamodb'), port: 0, host: '127.0.0.1' });
+  const s3 = await startS3({ dataDir: join(dataDir, 's3'), port: 0, host: '127.0.0.1' });
 
   const stacks: StackInfo[] = [];
   const apis: RestApiModel[] = [];
@@ -134,82 +134,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   for (const stack of assembly.stacks) {
     const resources = stack.template.Resources ?? {};
-    const name = (logicalId: string, kind: 'table' | 'bucket' | 'function') =>
-      localResourceName(stack.stackName, logicalId, kind);
-    const physical = new Map<string, string>();
-    const versionNumbers = new Map<string, string>();
-    const perFunctionVersions = new Map<string, number>();
-    const arn = (service: string, rest: string) =>
-      `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
-
-    for (const [id, r] of Object.entries(resources)) {
-      const p = r.Properties ?? {};
-      if (r.Type === 'AWS::DynamoDB::Table' || r.Type === 'AWS::DynamoDB::GlobalTable')
-        physical.set(id, typeof p.TableName === 'string' ? p.TableName : name(id, 'table'));
-      else if (r.Type === 'AWS::S3::Bucket')
-        physical.set(id, typeof p.BucketName === 'string' ? p.BucketName : name(id, 'bucket'));
-      else if (r.Type === 'AWS::Lambda::Function')
-        physical.set(id, typeof p.FunctionName === 'string' ? p.FunctionName : name(id, 'function'));
-    }
-    // Published versions are numbered per function in template order, as successive deploys would.
-    for (const [id, r] of Object.entries(resources)) {
-      if (r.Type !== 'AWS::Lambda::Version') continue;
-      const fnId = (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
-      const n = (perFunctionVersions.get(fnId) ?? 0) + 1;
-      perFunctionVersions.set(fnId, n);
-      versionNumbers.set(id, String(n));
-    }
-
-    const ctx = {
-      region: LOCAL_REGION,
-      accountId: LOCAL_ACCOUNT,
-      stackName: stack.stackName,
-      template: stack.template,
-      ref(logicalId: string): string {
-        const r = resources[logicalId];
-        if (!r) throw new Error(`Ref to unknown resource ${logicalId}`);
-        const known = physical.get(logicalId);
-        if (known) return known;
-        switch (r.Type) {
-          case 'AWS::Lambda::Alias': {
-            const fn = (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
-            return arn('lambda', `function:${physical.get(fn)}:${String(r.Properties?.Name)}`);
-          }
-          case 'AWS::Lambda::Version': {
-            const fn = (r.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref ?? '';
-            return arn('lambda', `function:${physical.get(fn)}:${versionNumbers.get(logicalId)}`);
-          }
-          case 'AWS::ApiGateway::Stage':
-            return String(r.Properties?.StageName ?? logicalId);
-          default:
-            return `${stack.stackName}-${logicalId}`;
-        }
-      },
-      getAtt(logicalId: string, attr: string): string {
-        const r = resources[logicalId];
-        if (!r) throw new Error(`Fn::GetAtt on unknown resource ${logicalId}.${attr}`);
-        const id = physical.get(logicalId) ?? `${stack.stackName}-${logicalId}`;
-        switch (`${r.Type}.${attr}`) {
-          case 'AWS::DynamoDB::Table.Arn':
-          case 'AWS::DynamoDB::GlobalTable.Arn':
-            return arn('dynamodb', `table/${id}`);
-          case 'AWS::S3::Bucket.Arn':
-            return `arn:aws:s3:::${id}`;
-          case 'AWS::S3::Bucket.DomainName':
-          case 'AWS::S3::Bucket.RegionalDomainName':
-            return `${new URL(s3.endpoint).host}/${id}`;
-          case 'AWS::Lambda::Function.Arn':
-            return arn('lambda', `function:${id}`);
-          case 'AWS::Lambda::Version.Version':
-            return versionNumbers.get(logicalId) ?? '1';
-          case 'AWS::ApiGateway::RestApi.RootResourceId':
-            return `${logicalId}-root`;
-          default:
-            if (attr === 'Arn') return arn('local', `${r.Type}/${id}`);
-            throw new Error(`Fn::GetAtt ${logicalId}.${attr} (${r.Type}) has no local value`);
-        }
-      },
-    };
+    const { physical, versionNumbers, ctx } = stackResolution(stack, s3.endpoint);
     const resolveIn = (value: unknown) => resolveValue(value, ctx);
 
     // Tables and buckets first: functions and the seed deployment need them.
@@ -308,29 +233,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       void logicalId;
     }
 
-    // BucketDeployment's custom resource: copy its asset files into the destination, overwriting by key.
-    for (const [logicalId, r] of Object.entries(resources)) {
-      if (r.Type !== 'Custom::CDKBucketDeployment') continue;
-      const p = r.Properties ?? {};
-      const bucket = String(resolveIn(p.DestinationBucketName));
-      const prefix = p.DestinationBucketKeyPrefix ? String(resolveIn(p.DestinationBucketKeyPrefix)) : '';
-      for (const key of (p.SourceObjectKeys as unknown[]) ?? []) {
-        const asset = stack.assets.get(String(resolveIn(key)).replace(/\.zip$/, ''));
-        if (!asset) {
-          report.warnings.push(`${logicalId}: source asset ${String(key)} missing from ${options.cdkOut}`);
-          continue;
-        }
-        for (const file of listFiles(asset.path)) {
-          await s3Client.send(
-            new PutObjectCommand({
-              Bucket: bucket,
-              Key: `${prefix}${file}`,
-              Body: readFileSync(join(asset.path, file)),
-            }),
-          );
-        }
-      }
-    }
+    report.warnings.push(...(await deployBucketAssets(stack, s3Client, resolveIn)));
 
     for (const api of readRestApis({ Resources: resources }, resolveIn))
       apis.push(options.throttleOverride ? withThrottle(api, options.throttleOverride) : api);
