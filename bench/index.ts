@@ -17,6 +17,8 @@ import { startPlatform } from '../local/platform.ts';
 import { ensureSynth } from '../local/synth.ts';
 import type { LoadResult, LoadSpec } from './load-generator.ts';
 
+// Node 20 is supported; the SDK's notice about its future end of support would only add noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const json = process.argv.includes('--json');
