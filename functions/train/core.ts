@@ -40,19 +40,32 @@ export interface TrainResponse {
 
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 
-/** Parse a JSON array or JSON Lines dataset into row objects. */
-export function parseDataset(bytes: Uint8Array): Record<string, unknown>[] {
+/**
+ * Parse a JSON array or JSON Lines dataset into rows. Values that are not objects come back as
+ * they are, so the caller counts them as rejected rows; unparsable text is an InvalidRequest.
+ */
+export function parseDataset(bytes: Uint8Array): unknown[] {
   const text = Buffer.from(bytes).toString('utf8').trim();
-  const rows: unknown[] = text.startsWith('[')
-    ? (JSON.parse(text) as unknown[])
-    : text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l));
-  return rows.filter(
-    (r): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r),
-  );
+  if (text.startsWith('[')) {
+    try {
+      return JSON.parse(text) as unknown[];
+    } catch (err) {
+      throw new InvalidRequest(`dataset is not a valid JSON array: ${(err as Error).message}`);
+    }
+  }
+  return text.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    try {
+      return [JSON.parse(line) as unknown];
+    } catch (err) {
+      throw new InvalidRequest(`dataset line ${i + 1} is not valid JSON: ${(err as Error).message}`);
+    }
+  });
 }
+
+/** Params in key order, so `{a, b}` and `{b, a}` name the same run. */
+const canonicalParams = (params: Readonly<Record<string, number>> = {}) =>
+  Object.fromEntries(Object.entries(params).sort(([a], [b]) => a.localeCompare(b)));
 
 export async function trainAndRegister(request: TrainRequest, ports: TrainPorts): Promise<TrainResponse> {
   const started = Date.now();
@@ -64,13 +77,17 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
   const datasetSha256 = sha256(datasetBytes);
   const runId =
     request.runId ??
-    `run-${sha256(JSON.stringify([request.model, datasetSha256, request.featureSet, request.params ?? {}, request.seed ?? 0])).slice(0, 16)}`;
+    `run-${sha256(JSON.stringify([request.model, datasetSha256, request.featureSet, canonicalParams(request.params), request.seed ?? 0])).slice(0, 16)}`;
 
   const instances: unknown[] = [];
   const labels: number[] = [];
   let rejected = 0;
   for (const row of parseDataset(datasetBytes)) {
-    const label = recipe.label(row);
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      rejected++;
+      continue;
+    }
+    const label = recipe.label(row as Record<string, unknown>);
     const instance = Object.fromEntries(
       Object.entries(row).filter(([k]) => !recipe.labelColumns.includes(k)),
     );

@@ -43,7 +43,16 @@ export const handler = async (event: unknown) => {
   if (!parsed.success) throw new InvalidRequest('invalid training request', toFieldIssues(parsed.error));
   const result = await trainAndRegister(parsed.data, {
     registry,
-    readDataset: readObject,
+    readDataset: async (uri) => {
+      try {
+        return await readObject(uri);
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'NoSuchKey' || name === 'NoSuchBucket')
+          throw new InvalidRequest(`dataset ${uri} does not exist`);
+        throw err;
+      }
+    },
     writeArtifact: async (key, body, contentType) => {
       await putObject(s3, env.ARTIFACTS_BUCKET, key, body, contentType);
       return s3Uri(env.ARTIFACTS_BUCKET, key);

@@ -45,9 +45,19 @@ export function createOnnxModelLoader(
     const featureSet = getFeatureSet(metadata['mlops.featureSet'] ?? version.featureSet);
     if (!featureSet)
       throw new ModelUnavailable(`${label} needs feature set "${version.featureSet}", unknown to this build`);
-    const encoding: unknown = JSON.parse(metadata['mlops.encoding'] ?? 'null');
-    const width = featureSet.featureNames(encoding).length;
+    let encoding: unknown;
+    let width: number;
+    try {
+      encoding = JSON.parse(metadata['mlops.encoding'] ?? 'null');
+      width = featureSet.featureNames(encoding).length;
+    } catch (err) {
+      throw new ModelUnavailable(
+        `artifact of ${label} has an unusable ${featureSet.name} encoding: ${(err as Error).message}`,
+      );
+    }
     const threshold = Number(metadata['mlops.threshold'] ?? 0.5);
+    if (!Number.isFinite(threshold))
+      throw new ModelUnavailable(`artifact of ${label} has a non-numeric threshold`);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
