@@ -90,21 +90,23 @@ class Environment {
       });
       this.worker.once('error', reject);
     });
-    this.worker.on(
-      'message',
-      (m: { type: string; items?: Array<{ id: string; result?: unknown; error?: LambdaErrorPayload }> }) => {
-        if (m.type !== 'answers') return;
-        for (const item of m.items ?? []) {
-          const p = this.pending.get(item.id);
-          if (!p) continue;
-          this.pending.delete(item.id);
-          this.inFlight--;
-          clearTimeout(p.timer);
-          if (item.error) p.reject(new FunctionError(item.error, config.functionName));
-          else p.resolve(item.result);
-        }
-      },
-    );
+    this.worker.on('message', (m: { type: string; json?: string }) => {
+      if (m.type !== 'answers') return;
+      const items = JSON.parse(m.json ?? '[]') as Array<{
+        id: string;
+        result?: unknown;
+        error?: LambdaErrorPayload;
+      }>;
+      for (const item of items) {
+        const p = this.pending.get(item.id);
+        if (!p) continue;
+        this.pending.delete(item.id);
+        this.inFlight--;
+        clearTimeout(p.timer);
+        if (item.error) p.reject(new FunctionError(item.error, config.functionName));
+        else p.resolve(item.result);
+      }
+    });
     this.worker.on('exit', () => {
       for (const p of this.pending.values()) {
         clearTimeout(p.timer);
@@ -158,7 +160,7 @@ class Environment {
   private readonly flush = () => {
     const items = this.outbox;
     this.outbox = [];
-    this.worker.postMessage({ type: 'invoke', items });
+    this.worker.postMessage({ type: 'invoke', json: JSON.stringify(items) });
   };
 }
 

@@ -30,10 +30,11 @@ const queue = [];
 let running = false;
 
 // Invocations and answers cross the thread boundary in batches (one message per event-loop
-// turn): under load most of the cost of a local invocation is the cross-thread wakeup.
+// turn), as JSON text: Lambda payloads are JSON anyway (a Date arrives as a string, undefined
+// is dropped, as on AWS), and one string copies faster than a structured clone of the objects.
 parentPort.on('message', (message) => {
   if (message.type !== 'invoke') return;
-  queue.push(...message.items);
+  queue.push(...JSON.parse(message.json));
   if (!running) void drain();
 });
 
@@ -45,7 +46,7 @@ function answer(item) {
 function flushAnswers() {
   const items = outbox;
   outbox = [];
-  parentPort.postMessage({ type: 'answers', items });
+  parentPort.postMessage({ type: 'answers', json: JSON.stringify(items) });
 }
 
 async function drain() {
