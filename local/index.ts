@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { bootstrapSeedModel, SEED } from './bootstrap.ts';
 import { startPlatform } from './platform.ts';
 import { ensureSynth } from './synth.ts';

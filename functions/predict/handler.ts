@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonEnv, parseEnv } from '../lib/config/env.ts';
 import { DynamoDbModelRegistry } from '../lib/registry/dynamodb-registry.ts';
 import { cachedModelLoader } from '../lib/serving/model-cache.ts';

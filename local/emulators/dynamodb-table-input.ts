@@ -1,7 +1,7 @@
 // Maps a template's AWS::DynamoDB::Table / ::GlobalTable (TableV2) properties to a CreateTable
 // request for dynalite, and names each declared feature dynalite does not emulate.
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { emulationWarning } from './emulation-warning.ts';
 
 /** A DynamoDB table of the template, with its local name and intrinsic-free properties. */

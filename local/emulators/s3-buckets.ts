@@ -5,7 +5,7 @@ import {
   PutBucketCorsCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { emulationWarning } from './emulation-warning.ts';
 
 /** An S3 bucket of the template, with its local name and intrinsic-free properties. */

@@ -1,5 +1,5 @@
 // The shape of a synthesized CloudFormation template, parsed once so later stages can trust it.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One resource of a template; `Properties` still holds unresolved intrinsics. */
 export interface CfnResource {

@@ -1,7 +1,7 @@
 // Reads a CDK cloud assembly (cdk.out): each stack's template and the local files behind its assets.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CfnTemplate, parseTemplate } from './cfn-template.ts';
 
 /** A file asset of a stack: what the S3 object at `<hash>.<ext>` in the CDK assets bucket holds. */

@@ -1,6 +1,6 @@
 // Parses function configuration from the environment once, at cold start, so a missing
 // variable fails loudly by name instead of as an undefined deep inside a request.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Parse `process.env` with `schema`; throws naming every missing or bad variable. */
 export function parseEnv<T extends z.ZodType>(

@@ -1,5 +1,5 @@
 // Feature set `flights-v1`: scores a scheduled flight from its departure time, distance and airports.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEPARTURE_TIME_FORMAT, parseDepartureTime } from './departure-time.ts';
 import type { FeatureSet } from './feature-set.ts';
 

@@ -1,5 +1,5 @@
 // The prediction request contract (DESIGN.md "Prediction API"), validated at the edge.
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequest, PayloadTooLarge } from '../errors.ts';
 import { toFieldIssues } from './zod-issues.ts';
 

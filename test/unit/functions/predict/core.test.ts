@@ -1,7 +1,7 @@
 // The predict use case with in-memory ports: a one-feature FeatureSet whose encoding is the
 // value itself, and a model whose score is its input, so every label is predictable by hand.
 import { describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequest, ModelNotFound, NotConfigured } from '../../../../functions/lib/errors.ts';
 import type { FeatureSet } from '../../../../functions/lib/features/feature-set.ts';
 import type { ModelVersion } from '../../../../functions/lib/registry/model-version.ts';
