@@ -44,6 +44,8 @@ export interface FunctionConfig {
   readonly logDir: string;
   /** Most environments alive at once. @default min(4, cores) */
   readonly maxConcurrency?: number;
+  /** An environment idle this long is shut down (Lambda scales to zero). @default 10 minutes */
+  readonly idleTimeoutMs?: number;
 }
 
 interface Pending {
@@ -58,6 +60,8 @@ class Environment {
   readonly ready: Promise<void>;
   /** Invocations handed to this environment and not answered yet (it runs them one by one). */
   inFlight = 0;
+  /** When the environment last took an invocation (for idle shutdown). */
+  lastUsed = Date.now();
   private readonly pending = new Map<string, Pending>();
 
   constructor(
@@ -123,6 +127,12 @@ class Environment {
     });
   }
 
+  /** Take this environment out of the pool at once, then stop its thread. */
+  retire(): void {
+    this.onExit(this);
+    void this.worker.terminate();
+  }
+
   invoke(
     event: unknown,
     requestId: string,
@@ -134,6 +144,7 @@ class Environment {
     // Invocations queued ahead of this one run first, each within its own timeout.
     const budget = timeoutMs * (this.inFlight + 1);
     this.inFlight++;
+    this.lastUsed = Date.now();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -147,7 +158,7 @@ class Environment {
           ),
         );
         // Like Lambda, a timed-out environment is not reused.
-        void this.worker.terminate();
+        this.retire();
       }, budget);
       this.pending.set(id, { resolve, reject, timer });
       this.outbox.push({ id, event, requestId, invokedArn });
@@ -173,6 +184,7 @@ export class FunctionRuntime {
   private readonly environments: Environment[] = [];
   private readonly maxConcurrency: number;
   private closed = false;
+  private readonly reaper: NodeJS.Timeout;
 
   constructor(
     readonly config: FunctionConfig,
@@ -180,6 +192,15 @@ export class FunctionRuntime {
   ) {
     mkdirSync(config.logDir, { recursive: true });
     this.maxConcurrency = config.maxConcurrency ?? Math.min(4, availableParallelism());
+    const idleTimeoutMs = config.idleTimeoutMs ?? 10 * 60_000;
+    this.reaper = setInterval(
+      () => {
+        for (const env of [...this.environments]) {
+          if (env.inFlight === 0 && Date.now() - env.lastUsed > idleTimeoutMs) env.retire();
+        }
+      },
+      Math.min(60_000, idleTimeoutMs),
+    ).unref();
   }
 
   /** Start `count` environments ahead of traffic (what provisioned concurrency does). */
@@ -210,6 +231,7 @@ export class FunctionRuntime {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.reaper);
     await Promise.all(this.environments.map((e) => e.worker.terminate()));
   }
 
