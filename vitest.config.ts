@@ -8,7 +8,7 @@ export default defineConfig({
     env: { CDK_VALIDATION: 'false', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
-    // Integration tests boot the local runtime: keep files from fighting for the 2 cores.
+    // Files run in parallel: each integration file boots its own local runtime on free ports.
     fileParallelism: true,
     pool: 'forks',
   },

@@ -13,7 +13,8 @@ const USAGE = `usage: mlops <command> [options]
   predict <model> --file rows.json | --instances '[{…}]'   score rows with the model's serving version
   models list                                              models with their Production and latest versions
   models show <model>                                      a model's versions, stages, metrics and lineage
-  train [--model m] [--dataset s3://…] [--no-promote]      train and register a version (seed dataset by default)
+  train [--model m] [--dataset s3://…] [--promote]         train and register a Staging version (seed dataset by default);
+                                                           --promote also makes it the Production version
   status                                                   where the platform is and what it exposes
 
 options:
@@ -34,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
       model: { type: 'string', default: 'flight-delay' },
       dataset: { type: 'string' },
       'feature-set': { type: 'string', default: 'flights-v1' },
-      'no-promote': { type: 'boolean', default: false },
+      promote: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -44,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const target = await resolveTarget(values.target, values.stack);
+  // Say where the command goes: a `train --promote` against AWS by accident must not be silent.
+  if (!values.json) console.error(`target: ${target.kind} (${target.apiUrl})`);
   switch (command) {
     case 'predict':
       if (!rest[0]) throw new Error('usage: mlops predict <model> --file rows.json');
@@ -60,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         model: values.model,
         dataset: values.dataset,
         featureSet: values['feature-set'],
-        promote: !values['no-promote'],
+        promote: values.promote,
         json: values.json,
       });
     case 'status':

@@ -3,9 +3,10 @@
 // then uses the same SDK calls against either.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { LOCAL_CREDENTIALS } from '../local/emulators/local-aws.ts';
 
 export interface Target {
   readonly kind: 'local' | 'aws';
@@ -29,18 +30,27 @@ interface LocalState {
   stacks: Record<string, { outputs: Record<string, string> }>;
 }
 
-export const DEFAULT_STATE_FILE = join(process.cwd(), '.mlops', 'local.json');
+/** `.mlops/local.json` in this folder or the nearest parent that has one (as git finds `.git`). */
+export function findStateFile(from = process.cwd()): string | undefined {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const candidate = join(dir, '.mlops', 'local.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
 
 /** `--target local|aws`; by default local when a local platform has written its state file. */
 export async function resolveTarget(
   kind: string | undefined,
   stackName: string,
-  stateFile = process.env.MLOPS_STATE_FILE ?? DEFAULT_STATE_FILE,
+  stateFile = process.env.MLOPS_STATE_FILE ?? findStateFile(),
 ): Promise<Target> {
-  const wanted = kind ?? (existsSync(stateFile) ? 'local' : 'aws');
+  const found = stateFile !== undefined && existsSync(stateFile);
+  const wanted = kind ?? (found ? 'local' : 'aws');
   if (wanted === 'local') {
-    if (!existsSync(stateFile))
-      throw new Error(`no local platform found (${stateFile} is missing): run \`npm start\` first`);
+    if (!stateFile || !found) {
+      throw new Error('no local platform found (no .mlops/local.json here or above): run `npm start` first');
+    }
     const state = JSON.parse(readFileSync(stateFile, 'utf8')) as LocalState;
     const stack = state.stacks[stackName] ?? Object.values(state.stacks)[0];
     if (!stack) throw new Error(`${stateFile} lists no stacks`);

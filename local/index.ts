@@ -1,7 +1,7 @@
 // `npm start`: the whole platform on 127.0.0.1, no Docker, no AWS account. Synthesizes (or
 // reuses) cdk.out, starts what the template declares, trains the seed model on first start,
 // prints how to call it and writes .mlops/local.json for the CLI. Ctrl-C stops it cleanly.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
@@ -25,6 +25,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const started = Date.now();
 const say = (line: string) => console.log(`[mlops] ${line}`);
 
+let shuttingDown = false;
+
 async function main(): Promise<void> {
   const synth = await ensureSynth(projectDir, config.MLOPS_CDK_OUT, say);
   if (synth === 'reused') say('cdk.out is up to date with the sources; reusing it');
@@ -34,8 +36,13 @@ async function main(): Promise<void> {
     port: config.MLOPS_PORT,
     log: () => undefined,
   });
+  const stateFile = resolve(config.MLOPS_STATE_FILE);
   const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
     say(`${signal}: shutting down …`);
+    // A stale state file would send the CLI to a dead endpoint.
+    rmSync(stateFile, { force: true });
     await platform.stop();
     say('stopped');
     process.exit(0);
@@ -50,10 +57,17 @@ async function main(): Promise<void> {
   for (const item of report.notEmulated) say(`NOT EMULATED: ${item}`);
   for (const line of summarizeWarnings(report.warnings)) say(line);
 
-  await bootstrapSeedModel(platform, say);
-  const stateFile = resolve(config.MLOPS_STATE_FILE);
+  try {
+    await bootstrapSeedModel(platform, say);
+  } catch (err) {
+    if (shuttingDown) return; // Ctrl-C during the first training: shutdown() finishes the job
+    throw err;
+  }
+  if (shuttingDown) return;
   mkdirSync(dirname(stateFile), { recursive: true });
-  writeFileSync(stateFile, `${JSON.stringify(platform.describe(), null, 2)}\n`);
+  // It holds the API key: owner-only, like api-keys.json.
+  writeFileSync(stateFile, `${JSON.stringify(platform.describe(), null, 2)}\n`, { mode: 0o600 });
+  chmodSync(stateFile, 0o600);
 
   const body = JSON.stringify({
     instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }],
@@ -95,6 +109,7 @@ function summarizeWarnings(warnings: readonly string[]): string[] {
 }
 
 main().catch((err: unknown) => {
+  if (shuttingDown) return;
   console.error(`[mlops] failed to start: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });

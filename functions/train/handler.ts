@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { parseEnv } from '../lib/config/env.ts';
 import { InvalidRequest } from '../lib/errors.ts';
 import { DynamoDbModelRegistry } from '../lib/registry/dynamodb-registry.ts';
+import { ModelName } from '../lib/schemas/model-name.ts';
 import { toFieldIssues } from '../lib/schemas/zod-issues.ts';
 import { s3Uri } from '../lib/storage/s3-layout.ts';
 import { putObject, s3ObjectFetcher } from '../lib/storage/s3-objects.ts';
@@ -16,7 +17,7 @@ const env = parseEnv(z.object({ REGISTRY_TABLE: z.string().min(1), ARTIFACTS_BUC
 
 const TrainEvent = z
   .object({
-    model: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+    model: ModelName,
     datasetUri: z.string().startsWith('s3://'),
     featureSet: z.string().min(1),
     params: z.record(z.string(), z.number()).optional(),

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { MODELS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import { acknowledgePrefixWildcard, SecureBucket } from './secure-bucket.ts';
 
 export interface ArtifactStoreProps {
@@ -12,9 +13,6 @@ export interface ArtifactStoreProps {
 
 /** Environment variable through which functions find the artifacts bucket. */
 export const ARTIFACTS_BUCKET_ENV = 'ARTIFACTS_BUCKET';
-
-/** Key prefix of model artifacts; grants never reach outside it. */
-const MODELS_PREFIX = 'models/';
 
 export class ArtifactStore extends Construct {
   readonly bucket: s3.Bucket;

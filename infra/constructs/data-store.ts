@@ -6,6 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { DATASETS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import { acknowledgePrefixWildcard, SecureBucket } from './secure-bucket.ts';
 
 /** A dataset shipped with the app and copied into the bucket on deploy. */
@@ -26,7 +27,6 @@ export interface DataStoreProps {
 
 /** Environment variable through which functions find the data bucket. */
 export const DATA_BUCKET_ENV = 'DATA_BUCKET';
-const DATASETS_PREFIX = 'datasets/';
 
 export class DataStore extends Construct {
   readonly bucket: s3.Bucket;

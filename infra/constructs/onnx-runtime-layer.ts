@@ -2,6 +2,8 @@
 // function's platform. Built locally (no Docker) and hashed by version, so synth copies the
 // ~46 MB once and then reuses the staged asset.
 
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,6 +16,14 @@ export interface OnnxRuntimeLayerProps {
    * @default lambda.Architecture.X86_64
    */
   readonly architecture?: lambda.Architecture;
+}
+
+/** Short hash of the layer builder's source, so a change to how the layer is pruned rebuilds it. */
+function builderFingerprint(): string {
+  const source = readFileSync(
+    fileURLToPath(new URL('../../layers/onnxruntime/build-layer.ts', import.meta.url)),
+  );
+  return createHash('sha256').update(source).digest('hex').slice(0, 12);
 }
 
 /** The layer's source folder; its content is built by `buildOnnxRuntimeLayer`, not copied. */
@@ -38,7 +48,8 @@ export class OnnxRuntimeLayer extends Construct {
       compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
       code: lambda.Code.fromAsset(LAYER_SOURCE_DIR, {
         assetHashType: AssetHashType.CUSTOM,
-        assetHash: `onnxruntime-node-${version}-linux-${arch}-v1`,
+        // The layer changes when the package version or the way it is built changes.
+        assetHash: `onnxruntime-node-${version}-linux-${arch}-${builderFingerprint()}`,
         bundling: {
           // Never used: local bundling always succeeds where the npm package is installed.
           image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),

@@ -19,15 +19,19 @@ export interface PredictionApiProps {
   readonly stageName?: string;
 }
 
-/** Gateway-generated errors rewritten to the platform's `{ error: { code, message, requestId } }`. */
-const GATEWAY_ERRORS: ReadonlyArray<[apigw.ResponseType, string]> = [
+/**
+ * Gateway-generated errors rewritten to the platform's `{ error: { code, message, requestId } }`.
+ * A status is set only where API Gateway's own is wrong for our contract; the DEFAULT_4XX/5XX
+ * entries change the body only, so 401/403/415/504 keep their codes.
+ */
+const GATEWAY_ERRORS: ReadonlyArray<[apigw.ResponseType, string | undefined]> = [
   [apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, '404'],
   [apigw.ResponseType.INVALID_API_KEY, '403'],
   [apigw.ResponseType.THROTTLED, '429'],
   [apigw.ResponseType.QUOTA_EXCEEDED, '429'],
   [apigw.ResponseType.REQUEST_TOO_LARGE, '413'],
-  [apigw.ResponseType.DEFAULT_4XX, '400'],
-  [apigw.ResponseType.DEFAULT_5XX, '502'],
+  [apigw.ResponseType.DEFAULT_4XX, undefined],
+  [apigw.ResponseType.DEFAULT_5XX, undefined],
 ];
 
 export class PredictionApi extends Construct {

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CLIENT_REGION, LOCAL_CREDENTIALS } from './local-aws.ts';
 
 export { ensureTablesFromTemplate, type TemplateTable } from './dynamodb-tables.ts';
@@ -59,6 +59,11 @@ export async function startDynamoDb(options: StartDynamoDbOptions = {}): Promise
     });
   });
   const bound = (server.address() as AddressInfo).port;
+  // dynalite opens its LevelDB store lazily; one request makes it take the lock now, so a
+  // second runtime on the same folder is refused by assertStoreIsFree rather than racing it.
+  const probe = localDynamoDbClient(`http://${host}:${bound}`);
+  await probe.send(new ListTablesCommand({ Limit: 1 }));
+  probe.destroy();
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://${host}:${bound}`,

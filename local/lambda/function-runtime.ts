@@ -48,11 +48,26 @@ export interface FunctionConfig {
   readonly idleTimeoutMs?: number;
 }
 
+/** An invocation as handed to an environment. */
+interface InvocationRequest {
+  readonly event: unknown;
+  readonly requestId: string;
+  readonly invokedArn: string;
+}
+
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
+  request: InvocationRequest;
 }
+
+/** Hands an invocation that never started back to the pool (its environment was retired). */
+type Requeue = (
+  request: InvocationRequest,
+  resolve: (value: unknown) => void,
+  reject: (err: Error) => void,
+) => void;
 
 /** One execution environment. */
 class Environment {
@@ -68,6 +83,7 @@ class Environment {
     config: FunctionConfig,
     version: string,
     private readonly onExit: (env: Environment) => void,
+    private readonly requeue: Requeue,
   ) {
     this.worker = new Worker(WORKER_RUNTIME, {
       env: { ...config.environment, AWS_LAMBDA_FUNCTION_VERSION: version },
@@ -127,9 +143,18 @@ class Environment {
     });
   }
 
-  /** Take this environment out of the pool at once, then stop its thread. */
+  /**
+   * Take this environment out of the pool at once, then stop its thread. Invocations waiting
+   * in its queue never started: they go back to the pool instead of failing with it.
+   */
   retire(): void {
     this.onExit(this);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      this.requeue(p.request, p.resolve, p.reject);
+    }
+    this.pending.clear();
+    this.inFlight = 0;
     void this.worker.terminate();
   }
 
@@ -148,6 +173,7 @@ class Environment {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
+        this.inFlight--;
         reject(
           new FunctionError(
             {
@@ -160,7 +186,7 @@ class Environment {
         // Like Lambda, a timed-out environment is not reused.
         this.retire();
       }, budget);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer, request: { event, requestId, invokedArn } });
       this.outbox.push({ id, event, requestId, invokedArn });
       // Everything dispatched during this event-loop turn crosses to the worker in one message.
       if (this.outbox.length === 1) setImmediate(this.flush);
@@ -245,10 +271,20 @@ export class FunctionRuntime {
   }
 
   private spawn(): Environment {
-    const env = new Environment(this.config, this.version, (gone) => {
-      const index = this.environments.indexOf(gone);
-      if (index >= 0) this.environments.splice(index, 1);
-    });
+    const env = new Environment(
+      this.config,
+      this.version,
+      (gone) => {
+        const index = this.environments.indexOf(gone);
+        if (index >= 0) this.environments.splice(index, 1);
+      },
+      (request, resolve, reject) => {
+        this.invoke(request.event, { requestId: request.requestId, invokedArn: request.invokedArn }).then(
+          resolve,
+          reject,
+        );
+      },
+    );
     env.ready.catch(() => undefined);
     this.environments.push(env);
     return env;

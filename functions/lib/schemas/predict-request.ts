@@ -1,6 +1,7 @@
 // The prediction request contract (DESIGN.md "Prediction API"), validated at the edge.
 import * as z from 'zod';
 import { InvalidRequest, PayloadTooLarge } from '../errors.ts';
+import { ModelName } from './model-name.ts';
 import { toFieldIssues } from './zod-issues.ts';
 
 /** Limits that turn an oversized request into a 413 before any work is done. */
@@ -10,10 +11,6 @@ export const PREDICT_LIMITS = {
   /** Rows per request; larger jobs belong to batch scoring. */
   maxInstances: 1_000,
 } as const;
-
-const ModelName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'model names are 1-63 lowercase letters, digits or dashes');
 
 const Body = z
   .object({

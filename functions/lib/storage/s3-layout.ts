@@ -1,9 +1,12 @@
 // The S3 key layout of every object the platform writes (DESIGN.md contracts): one home, so
 // writers and readers cannot drift apart.
 
+/** Prefix of every model artifact in the artifacts bucket. */
+export const MODELS_PREFIX = 'models/';
+
 /** Keys of a model version's artifact set, written beside each other. */
 export function artifactKeys(model: string, version: number) {
-  const prefix = `models/${model}/${version}/`;
+  const prefix = `${MODELS_PREFIX}${model}/${version}/`;
   return {
     prefix,
     model: `${prefix}model.onnx`,

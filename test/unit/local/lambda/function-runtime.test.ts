@@ -84,6 +84,13 @@ describe('FunctionRuntime', () => {
     expect(((await r.invoke({})) as { invocations: number }).invocations).toBe(1);
   });
 
+  it('runs invocations queued behind a timed-out one in a fresh environment', async () => {
+    const r = runtime({ timeoutSeconds: 0.3 });
+    const [slow, queued] = await Promise.allSettled([r.invoke({ sleepMs: 2_000 }), r.invoke({})]);
+    expect(slow.status).toBe('rejected');
+    expect(queued).toMatchObject({ status: 'fulfilled', value: { invocations: 1 } });
+  });
+
   it('writes what the handler logs to the function log file', async () => {
     await runtime().invoke({}, { requestId: 'req-123' });
     await new Promise((r) => setTimeout(r, 50));
