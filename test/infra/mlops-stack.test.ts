@@ -111,6 +111,16 @@ describe('online prediction', () => {
     });
   });
 
+  it('keeps API Gateway\'s own status codes for the default 4xx and 5xx responses', () => {
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: Match.absent(),
+        ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"error"') },
+      });
+    }
+  });
+
   it('expresses a canary as an additional version weight on the live alias', () => {
     const canary = synthStack({ liveRouting: { version: '7', weight: 0.05 } }).template;
     canary.hasResourceProperties('AWS::Lambda::Alias', {
