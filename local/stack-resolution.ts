@@ -1,6 +1,7 @@
 // What each resource of a stack is called locally and what its Ref and attributes resolve to:
 // the resolution context the runtime gives the intrinsic resolver (local/template/).
 import { localResourceName } from './emulators/names.ts';
+import { refOf } from './template/cfn-template.ts';
 import type { AssemblyStack } from './template/cloud-assembly.ts';
 import type { ResolveContext } from './template/intrinsics.ts';
 
@@ -14,8 +15,6 @@ export interface StackResolution {
   readonly versionNumbers: ReadonlyMap<string, string>;
   readonly ctx: ResolveContext;
 }
-
-const refOf = (value: unknown) => (value as { Ref?: string } | undefined)?.Ref ?? '';
 
 /** Names, version numbers and the Ref/GetAtt answers for one stack. */
 export function stackResolution(stack: AssemblyStack, s3Endpoint: string): StackResolution {

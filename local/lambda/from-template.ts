@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { ResourceReport } from '../resource-support.ts';
 import type { StackResolution } from '../stack-resolution.ts';
+import { refOf } from '../template/cfn-template.ts';
 import type { AssemblyStack } from '../template/cloud-assembly.ts';
 import type { LambdaService } from './lambda-service.ts';
 
@@ -15,8 +16,6 @@ export interface FunctionWiring {
   readonly sdkEnvironment: Readonly<Record<string, string>>;
   readonly logDir: string;
 }
-
-const refOf = (value: unknown) => (value as { Ref?: string } | undefined)?.Ref ?? '';
 
 /** Add the stack's functions, versions and aliases; returns logical id → local function name. */
 export function registerFunctions(stack: AssemblyStack, wiring: FunctionWiring): Record<string, string> {

@@ -94,3 +94,9 @@ export function resourcesOfType(template: CfnTemplate, type: string): LogicalRes
     .filter(([, resource]) => resource.Type === type)
     .map(([logicalId, resource]) => ({ logicalId, resource }));
 }
+
+/** The logical id a `{ Ref: id }` value points at, or '' for anything else. */
+export function refOf(value: unknown): string {
+  const ref = (value as { Ref?: unknown } | null | undefined)?.Ref;
+  return typeof ref === 'string' ? ref : '';
+}
