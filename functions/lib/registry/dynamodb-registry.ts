@@ -5,6 +5,8 @@
 //   MODEL#{m} / AUDIT#{change}    audit trail, one item per change (register#{v}, rev#{n})
 // Only single-item conditional writes are used (dynalite has no transactions), and the
 // Production pointer lives on one item so one conditional write decides each promotion.
+// Everything else (version items' stage fields, audit events) is derived from the deciding
+// write and repeated by a retry, so a call that failed half-way is completed by calling again.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -26,6 +28,14 @@ interface HeadItem {
   latestVersion?: number;
   productionVersion?: number;
   stageRevision?: number;
+  /**
+   * What the last promotion replaced, who made it, why and when: written with the pointer in the
+   * same conditional update, so a retry can redo that promotion's derived writes exactly.
+   */
+  previousProductionVersion?: number;
+  promotedBy?: string;
+  promotionReason?: string;
+  updatedAt?: string;
 }
 
 const isConditionFailure = (err: unknown) =>
@@ -144,17 +154,20 @@ export class DynamoDbModelRegistry implements ModelRegistry {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
-      await this.audit(model, `register#${version}`, {
-        action: 'register',
-        version,
-        stage: item.stage,
-        actor: input.createdBy,
-      });
     } catch (err) {
       if (!isConditionFailure(err)) throw err; // already written by an earlier attempt of this run
     }
     const stored = await this.getVersion(model, version);
     if (!stored) throw new Error(`registered ${model} v${version} but cannot read it back`);
+    // Outside the try: when an earlier attempt wrote the version but not its audit event, this
+    // attempt's put fails its condition and must still write the event. Taken from the stored
+    // item, so every attempt writes the same event.
+    await this.audit(model, `register#${version}`, stored.createdAt, {
+      action: 'register',
+      version,
+      stage: item.stage,
+      actor: stored.createdBy,
+    });
     return stored;
   }
 
@@ -165,22 +178,43 @@ export class DynamoDbModelRegistry implements ModelRegistry {
   ): Promise<ModelVersion> {
     const [item, head] = await Promise.all([this.versionItem(model, version, true), this.head(model, true)]);
     if (!item || !head) throw new ModelNotFound(`model ${model} has no version ${version}`);
-    const revision = opts.expectedRevision ?? head.stageRevision ?? 0;
-    if (head.productionVersion === version && opts.expectedRevision === undefined)
+    if (head.productionVersion === version && opts.expectedRevision === undefined) {
+      // Already decided, maybe by an earlier attempt that failed before its derived writes:
+      // finish them from what the head recorded (all idempotent).
+      await this.completePromotion(model, head.stageRevision ?? 0, {
+        version,
+        previous: head.previousProductionVersion,
+        actor: head.promotedBy ?? opts.actor,
+        reason: head.promotionReason ?? opts.reason,
+        at: head.updatedAt ?? this.now().toISOString(),
+      });
       return withStage(item, head);
+    }
+    const revision = opts.expectedRevision ?? head.stageRevision ?? 0;
     const previous = head.productionVersion;
+    const at = this.now().toISOString();
+    // Optional fields are removed when absent, so the head never describes an older promotion.
+    const set = ['productionVersion = :v', 'stageRevision = :next', 'updatedAt = :t', 'promotedBy = :by'];
+    const remove: string[] = [];
+    if (previous === undefined) remove.push('previousProductionVersion');
+    else set.push('previousProductionVersion = :prev');
+    if (opts.reason === undefined) remove.push('promotionReason');
+    else set.push('promotionReason = :why');
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: pk(model), sk: HEAD },
-          UpdateExpression: 'SET productionVersion = :v, stageRevision = :next, updatedAt = :t',
+          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
           ConditionExpression:
             revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev',
           ExpressionAttributeValues: {
             ':v': version,
             ':next': revision + 1,
-            ':t': this.now().toISOString(),
+            ':t': at,
+            ':by': opts.actor,
+            ...(previous === undefined ? {} : { ':prev': previous }),
+            ...(opts.reason === undefined ? {} : { ':why': opts.reason }),
             ...(revision === 0 ? {} : { ':rev': revision }),
           },
         }),
@@ -192,17 +226,36 @@ export class DynamoDbModelRegistry implements ModelRegistry {
         version,
       });
     }
-    // The head item decides; version items' stage fields follow it (reads derive from head anyway).
+    await this.completePromotion(model, revision + 1, {
+      version,
+      previous,
+      actor: opts.actor,
+      reason: opts.reason,
+      at,
+    });
+    return { ...withStage(item, { ...head, productionVersion: version }) };
+  }
+
+  /**
+   * The writes that follow a promotion decided on the head item: version items' stage fields
+   * (reads derive stages from the head anyway) and the audit event of that stage revision.
+   */
+  private async completePromotion(
+    model: string,
+    revision: number,
+    change: { version: number; previous?: number; actor: string; reason?: string; at: string },
+  ): Promise<void> {
+    const { version, previous } = change;
     await this.setStage(model, version, 'Production');
-    if (previous !== undefined) await this.setStage(model, previous, 'Archived');
-    await this.audit(model, `rev#${revision + 1}`, {
+    // Re-promoting the champion (with expectedRevision) must not archive it.
+    if (previous !== undefined && previous !== version) await this.setStage(model, previous, 'Archived');
+    await this.audit(model, `rev#${revision}`, change.at, {
       action: 'promote',
       version,
       previousVersion: previous ?? null,
-      actor: opts.actor,
-      reason: opts.reason ?? null,
+      actor: change.actor,
+      reason: change.reason ?? null,
     });
-    return { ...withStage(item, { ...head, productionVersion: version }) };
   }
 
   private async head(model: string, consistent = false): Promise<HeadItem | undefined> {
@@ -243,14 +296,27 @@ export class DynamoDbModelRegistry implements ModelRegistry {
     );
   }
 
-  /** Audit keys are deterministic per change, so a retried write overwrites rather than duplicates. */
-  private async audit(model: string, changeKey: string, event: Record<string, unknown>): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: pk(model), sk: `AUDIT#${changeKey}`, model, at: this.now().toISOString(), ...event },
-      }),
-    );
+  /**
+   * Append one audit event. Keys are deterministic per change and the put is conditional, so a
+   * repeated write (a retry finishing an earlier attempt) keeps the first event, never duplicates.
+   */
+  private async audit(
+    model: string,
+    changeKey: string,
+    at: string,
+    event: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: pk(model), sk: `AUDIT#${changeKey}`, model, at, ...event },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err; // already recorded
+    }
   }
 }
 

@@ -45,12 +45,17 @@ export interface ModelRegistry {
    * run gets the number it got the first time, so its artifacts land at the same keys.
    */
   allocateVersion(model: string, trainingRunId: string): Promise<number>;
-  /** Record a version (conditional put: registering it again returns what is stored). */
+  /**
+   * Record a version and its audit event. Conditional put: registering it again returns what is
+   * stored (the first registration wins) and writes the audit event if an earlier attempt did not.
+   */
   registerVersion(input: NewModelVersion): Promise<ModelVersion>;
   /**
    * Make `version` the one Production version. A single conditional write on the model's head
    * item decides, so of two concurrent promotions exactly one wins (the other gets ConflictError).
    * Pass `expectedRevision` (from `getModel`) to fail if anything changed since the caller looked.
+   * Promoting the current Production version without `expectedRevision` changes nothing but
+   * completes that promotion's stage fields and audit event, so a failed call can be retried.
    */
   promoteToProduction(
     model: string,

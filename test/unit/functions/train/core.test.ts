@@ -2,7 +2,7 @@
 // (idempotent allocation by run id, first registration wins) and an artifact store keyed by S3 key.
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { InvalidRequest, ModelNotFound } from '../../../../functions/lib/errors.ts';
+import { ConflictError, InvalidRequest, ModelNotFound } from '../../../../functions/lib/errors.ts';
 import { MODEL_METADATA_KEYS, readModelMetadata } from '../../../../functions/lib/onnx/model-metadata.ts';
 import type {
   ModelRegistry,
@@ -38,8 +38,10 @@ class InMemoryRegistry implements ModelRegistry {
   async getVersion(model: string, version: number): Promise<ModelVersion | undefined> {
     const item = this.versions.get(`${model}@${version}`);
     if (!item) return undefined;
+    // As in the adapter, the head's pointer decides: a former champion reads as Archived.
     const production = this.heads.get(model)?.productionVersion === version;
-    return { ...item, stage: production ? 'Production' : item.stage };
+    const stage = production ? 'Production' : item.stage === 'Production' ? 'Archived' : item.stage;
+    return { ...item, stage };
   }
 
   async getProductionVersion(model: string): Promise<ModelVersion | undefined> {
@@ -84,8 +86,10 @@ class InMemoryRegistry implements ModelRegistry {
     const head = this.heads.get(model);
     const item = await this.getVersion(model, version);
     if (!head || !item) throw new ModelNotFound(`model ${model} has no version ${version}`);
+    if (head.productionVersion === version) return item;
     head.productionVersion = version;
     head.stageRevision += 1;
+    this.versions.set(`${model}@${version}`, { ...item, stage: 'Production' });
     return (await this.getVersion(model, version)) as ModelVersion;
   }
 }
@@ -99,6 +103,7 @@ interface StoredObject {
 function fakePorts(datasets: Record<string, Uint8Array | string>) {
   const registry = new InMemoryRegistry();
   const artifacts = new Map<string, StoredObject>();
+  const writes: string[] = [];
   const logs: { message: string; data?: Record<string, unknown> }[] = [];
   const ports: TrainPorts = {
     registry,
@@ -109,11 +114,12 @@ function fakePorts(datasets: Record<string, Uint8Array | string>) {
     },
     async writeArtifact(key, body, contentType) {
       artifacts.set(key, { body, contentType });
+      writes.push(key);
       return `s3://artifacts/${key}`;
     },
     log: (message, data) => logs.push({ message, data }),
   };
-  return { ports, registry, artifacts, logs };
+  return { ports, registry, artifacts, writes, logs };
 }
 
 const DATASET_URI = 's3://data/datasets/flights.json';
@@ -233,6 +239,142 @@ describe('trainAndRegister', () => {
     expect(artifacts.get('models/flight-delay/1/model.onnx')?.body).toEqual(firstBytes);
     expect(second.version.artifactSha256).toBe(first.version.artifactSha256);
     expect(registry.versions.size).toBe(1);
+  });
+
+  it('returns the registered version of a retried run without training or writing again', async () => {
+    // Prepare
+    const { ports, registry, writes, logs } = fakePorts({ [DATASET_URI]: jsonArray(rows) });
+    const first = await trainAndRegister(request({ runId: 'nightly' }), ports);
+    writes.length = 0;
+    logs.length = 0;
+
+    // Act
+    const again = await trainAndRegister(request({ runId: 'nightly' }), ports);
+
+    // Assess
+    expect(again.version).toEqual(first.version);
+    expect(again.rows).toEqual(first.rows);
+    expect(writes).toEqual([]);
+    expect(logs.map((l) => l.message)).toEqual(['already registered']);
+    expect(registry.versions.size).toBe(1);
+  });
+
+  it('treats params given in another order or left at their defaults as the same run', async () => {
+    // Prepare
+    const { ports, writes } = fakePorts({ [DATASET_URI]: jsonArray(rows) });
+    const { l2, maxIterations } = DEFAULT_LOGISTIC_REGRESSION_PARAMS;
+    const first = await trainAndRegister(request({ runId: 'r', params: { l2, maxIterations } }), ports);
+    writes.length = 0;
+
+    // Act
+    const again = await trainAndRegister(request({ runId: 'r', params: { maxIterations } }), ports);
+
+    // Assess
+    expect(again.version).toEqual(first.version);
+    expect(writes).toEqual([]);
+  });
+
+  it.each([
+    ['a different seed', { seed: 2 }, {}],
+    ['different params', { params: { l2: 0.5 } }, {}],
+    ['different data', {}, { datasetUri: 's3://data/datasets/other.json' }],
+  ])(
+    'fails with ConflictError, fitting and overwriting nothing, when a run id is reused with %s',
+    async (_, changed, where) => {
+      // Prepare
+      const otherUri = 's3://data/datasets/other.json';
+      const { ports, registry, artifacts, writes, logs } = fakePorts({
+        [DATASET_URI]: jsonArray(rows),
+        [otherUri]: jsonArray(flightRows(1_200)),
+      });
+      const first = await trainAndRegister(request({ runId: 'nightly', seed: 1 }), ports);
+      writes.length = 0;
+      logs.length = 0;
+
+      // Act
+      const outcome = trainAndRegister(request({ runId: 'nightly', seed: 1, ...changed, ...where }), ports);
+
+      // Assess
+      await expect(outcome).rejects.toThrow(ConflictError);
+      await expect(outcome).rejects.toThrow(
+        'run id "nightly" is already registered as flight-delay v1 with different inputs',
+      );
+      expect(writes).toEqual([]);
+      expect(logs.map((l) => l.message)).not.toContain('training');
+      expect(await registry.getVersion('flight-delay', 1)).toEqual(first.version);
+      const modelBytes = artifacts.get('models/flight-delay/1/model.onnx')?.body as Uint8Array;
+      expect(sha256(modelBytes)).toBe(first.version.artifactSha256);
+    },
+  );
+
+  it('fails with ConflictError when a concurrent run with the same id and other inputs registered first', async () => {
+    // Prepare: the other run registers between this run's registry check and its registration.
+    const { ports, registry } = fakePorts({ [DATASET_URI]: jsonArray(rows) });
+    const other = await trainAndRegister(request({ runId: 'nightly', seed: 1 }), ports);
+    const getVersion = registry.getVersion.bind(registry);
+    let checked = false;
+    registry.getVersion = async (model, version) => {
+      if (checked) return getVersion(model, version);
+      checked = true;
+      return undefined;
+    };
+
+    // Act
+    const outcome = trainAndRegister(request({ runId: 'nightly', seed: 2 }), ports);
+
+    // Assess
+    await expect(outcome).rejects.toThrow(ConflictError);
+    expect(await getVersion('flight-delay', 1)).toEqual(other.version);
+  });
+
+  it('completes a run retried after it wrote its artifacts but failed to register', async () => {
+    // Prepare
+    const { ports, registry, artifacts } = fakePorts({ [DATASET_URI]: jsonArray(rows) });
+    const registerVersion = registry.registerVersion.bind(registry);
+    registry.registerVersion = async () => {
+      registry.registerVersion = registerVersion;
+      throw new Error('registry unavailable');
+    };
+    await expect(trainAndRegister(request(), ports)).rejects.toThrow('registry unavailable');
+    const writtenBytes = artifacts.get('models/flight-delay/1/model.onnx')?.body;
+    expect(await registry.getVersion('flight-delay', 1)).toBeUndefined();
+
+    // Act
+    const retried = await trainAndRegister(request(), ports);
+
+    // Assess
+    expect(retried.version.version).toBe(1);
+    const modelBytes = artifacts.get('models/flight-delay/1/model.onnx')?.body as Uint8Array;
+    expect(modelBytes).toEqual(writtenBytes);
+    expect(retried.version.artifactSha256).toBe(sha256(modelBytes));
+    expect(registry.versions.size).toBe(1);
+  });
+
+  it('promotes an already registered version when a retry asks for promote', async () => {
+    // Prepare
+    const { ports, registry } = fakePorts({ [DATASET_URI]: jsonArray(rows) });
+    await trainAndRegister(request(), ports);
+
+    // Act
+    const again = await trainAndRegister(request({ promote: true }), ports);
+
+    // Assess
+    expect(again.version.stage).toBe('Production');
+    expect((await registry.getProductionVersion('flight-delay'))?.version).toBe(1);
+  });
+
+  it('does not roll back a newer champion when a promoting run is retried', async () => {
+    // Prepare
+    const { ports, registry } = fakePorts({ [DATASET_URI]: jsonArray(rows) });
+    await trainAndRegister(request({ seed: 1, promote: true }), ports);
+    await trainAndRegister(request({ seed: 2, promote: true }), ports);
+
+    // Act
+    const retried = await trainAndRegister(request({ seed: 1, promote: true }), ports);
+
+    // Assess
+    expect(retried.version).toMatchObject({ version: 1, stage: 'Archived' });
+    expect((await registry.getProductionVersion('flight-delay'))?.version).toBe(2);
   });
 
   it('derives a new run id, and so a new version, from a different seed', async () => {

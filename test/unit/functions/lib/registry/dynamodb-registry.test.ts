@@ -1,7 +1,13 @@
 // The registry against dynalite (the local runtime's DynamoDB): conditional writes are the
 // point of this module, so they are checked against a real implementation, not a mock.
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, ModelNotFound } from '../../../../../functions/lib/errors.ts';
 import { DynamoDbModelRegistry } from '../../../../../functions/lib/registry/dynamodb-registry.ts';
@@ -11,6 +17,7 @@ import { localDynamoDbClient, startDynamoDb } from '../../../../../local/emulato
 let db: Awaited<ReturnType<typeof startDynamoDb>>;
 let client: DynamoDBDocumentClient;
 let registry: DynamoDbModelRegistry;
+let tableName: string;
 let tableCount = 0;
 
 const lineage = (version: number, runId = `run-${version}`): NewModelVersion => ({
@@ -32,6 +39,52 @@ async function register(runId: string) {
   return registry.registerVersion(lineage(version, runId));
 }
 
+/**
+ * A registry on the same table whose client fails the first command `matches` picks, as a
+ * network error or throttle would, and passes everything else through.
+ */
+function registryFailingOnce(matches: (command: unknown) => boolean) {
+  const flaky = DynamoDBDocumentClient.from(localDynamoDbClient(db.endpoint));
+  const send = flaky.send.bind(flaky) as (command: unknown) => Promise<unknown>;
+  let failed = false;
+  flaky.send = (async (command: unknown) => {
+    if (!failed && matches(command)) {
+      failed = true;
+      throw Object.assign(new Error('injected failure'), { name: 'InternalServerError' });
+    }
+    return send(command);
+  }) as typeof flaky.send;
+  return new DynamoDbModelRegistry(flaky, tableName);
+}
+
+const isAuditPut = (command: unknown) =>
+  command instanceof PutCommand && String(command.input.Item?.sk).startsWith('AUDIT#');
+const isVersionStageUpdate = (command: unknown) =>
+  command instanceof UpdateCommand && String(command.input.Key?.sk).startsWith('VERSION#');
+
+/** The audit trail as stored, oldest change key first. */
+async function auditEvents() {
+  const out = await client.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
+      ExpressionAttributeValues: { ':pk': 'MODEL#m', ':a': 'AUDIT#' },
+    }),
+  );
+  return out.Items ?? [];
+}
+
+/** A version item's stored stage field (reads derive stages from the head, so look underneath). */
+async function storedStage(version: number) {
+  const out = await client.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: { pk: 'MODEL#m', sk: `VERSION#${String(version).padStart(10, '0')}` },
+    }),
+  );
+  return out.Item?.stage;
+}
+
 beforeAll(async () => {
   db = await startDynamoDb({ port: 0 });
   client = DynamoDBDocumentClient.from(localDynamoDbClient(db.endpoint));
@@ -42,7 +95,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  const tableName = `registry-${++tableCount}`;
+  tableName = `registry-${++tableCount}`;
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -57,6 +110,11 @@ beforeEach(async () => {
       ],
     }),
   );
+  // dynalite answers ResourceNotFound until the table turns ACTIVE, a tick after CreateTable.
+  while (
+    (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE'
+  )
+    await new Promise((resolve) => setTimeout(resolve, 5));
   registry = new DynamoDbModelRegistry(client, tableName);
 });
 
@@ -137,6 +195,128 @@ describe('DynamoDbModelRegistry', () => {
   it('fails to promote a version that does not exist', async () => {
     await register('a');
     await expect(registry.promoteToProduction('m', 9, { actor: 't' })).rejects.toThrow(ModelNotFound);
+  });
+
+  it('writes one audit event per registration', async () => {
+    // Act
+    await register('a');
+    await registry.registerVersion({ ...lineage(1, 'a'), createdBy: 'someone-else' });
+
+    // Assess
+    expect(await auditEvents()).toEqual([
+      expect.objectContaining({ sk: 'AUDIT#register#1', action: 'register', version: 1, actor: 'test' }),
+    ]);
+  });
+
+  it('writes the registration audit event on retry when the first attempt failed to', async () => {
+    // Prepare
+    const version = await registry.allocateVersion('m', 'a');
+    const flaky = registryFailingOnce(isAuditPut);
+    await expect(flaky.registerVersion(lineage(version, 'a'))).rejects.toThrow('injected failure');
+    expect(await auditEvents()).toEqual([]);
+
+    // Act
+    const retried = await flaky.registerVersion(lineage(version, 'a'));
+
+    // Assess
+    expect(retried).toMatchObject({ version, stage: 'Staging' });
+    expect(await auditEvents()).toEqual([
+      expect.objectContaining({ sk: 'AUDIT#register#1', action: 'register', at: retried.createdAt }),
+    ]);
+  });
+
+  it('writes one audit event per promotion, naming the version it replaced', async () => {
+    // Prepare
+    await register('a');
+    await register('b');
+
+    // Act
+    await registry.promoteToProduction('m', 1, { actor: 'alice', reason: 'first' });
+    await registry.promoteToProduction('m', 2, { actor: 'bob' });
+    await registry.promoteToProduction('m', 2, { actor: 'carol', reason: 'again' });
+
+    // Assess
+    const promotions = (await auditEvents()).filter((e) => e.action === 'promote');
+    expect(promotions).toEqual([
+      expect.objectContaining({
+        sk: 'AUDIT#rev#1',
+        version: 1,
+        previousVersion: null,
+        actor: 'alice',
+        reason: 'first',
+      }),
+      expect.objectContaining({
+        sk: 'AUDIT#rev#2',
+        version: 2,
+        previousVersion: 1,
+        actor: 'bob',
+        reason: null,
+      }),
+    ]);
+    expect((await registry.getModel('m'))?.stageRevision).toBe(2);
+  });
+
+  it('completes an interrupted promotion when it is retried: stage fields and audit event', async () => {
+    // Prepare: the head write decides, then the first stage-field write fails.
+    await register('a');
+    await register('b');
+    await registry.promoteToProduction('m', 1, { actor: 't' });
+    const flaky = registryFailingOnce(isVersionStageUpdate);
+    await expect(flaky.promoteToProduction('m', 2, { actor: 'alice', reason: 'better' })).rejects.toThrow(
+      'injected failure',
+    );
+    expect((await registry.getProductionVersion('m'))?.version).toBe(2);
+    expect(await auditEvents()).not.toContainEqual(expect.objectContaining({ sk: 'AUDIT#rev#2' }));
+
+    // Act: the retry takes the already-Production path.
+    const retried = await flaky.promoteToProduction('m', 2, { actor: 'someone-else' });
+
+    // Assess
+    expect(retried.stage).toBe('Production');
+    expect([await storedStage(1), await storedStage(2)]).toEqual(['Archived', 'Production']);
+    expect(await auditEvents()).toContainEqual(
+      expect.objectContaining({
+        sk: 'AUDIT#rev#2',
+        version: 2,
+        previousVersion: 1,
+        actor: 'alice',
+        reason: 'better',
+      }),
+    );
+    expect((await registry.getModel('m'))?.stageRevision).toBe(2);
+  });
+
+  it('writes the promotion audit event on retry when the first attempt failed to', async () => {
+    // Prepare
+    await register('a');
+    const flaky = registryFailingOnce(isAuditPut);
+    await expect(flaky.promoteToProduction('m', 1, { actor: 'alice' })).rejects.toThrow('injected failure');
+
+    // Act
+    await flaky.promoteToProduction('m', 1, { actor: 'alice' });
+
+    // Assess
+    expect(await auditEvents()).toContainEqual(
+      expect.objectContaining({ sk: 'AUDIT#rev#1', action: 'promote', version: 1, actor: 'alice' }),
+    );
+  });
+
+  it('keeps the champion in Production when it is re-promoted with expectedRevision', async () => {
+    // Prepare
+    await register('a');
+    await register('b');
+    await registry.promoteToProduction('m', 1, { actor: 't' });
+    await registry.promoteToProduction('m', 2, { actor: 't' });
+    const seen = (await registry.getModel('m'))?.stageRevision;
+
+    // Act
+    const again = await registry.promoteToProduction('m', 2, { actor: 't', expectedRevision: seen });
+
+    // Assess
+    expect(again.stage).toBe('Production');
+    expect((await registry.getProductionVersion('m'))?.version).toBe(2);
+    expect([await storedStage(1), await storedStage(2)]).toEqual(['Archived', 'Production']);
+    expect((await registry.listVersions('m')).map((v) => v.stage)).toEqual(['Archived', 'Production']);
   });
 
   it('lists models with their Production pointer', async () => {
