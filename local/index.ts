@@ -102,10 +102,7 @@ function summarizeWarnings(warnings: readonly string[]): string[] {
     else other.push(`warning: ${warning}`);
   }
   const lines = [...features].map(([id, list]) => `  ${id}: ${list.join(', ')}`);
-  return [
-    ...(lines.length > 0 ? ['declared but not emulated locally (no effect on results):', ...lines] : []),
-    ...other,
-  ];
+  return [...(lines.length > 0 ? ['declared but not emulated locally:', ...lines] : []), ...other];
 }
 
 main().catch((err: unknown) => {

@@ -13,7 +13,7 @@ import { ensureTablesFromTemplate } from './emulators/dynamodb-tables.ts';
 import { localSdkEnv } from './emulators/local-aws.ts';
 import { ensureBucketsFromTemplate, localS3Client, startS3 } from './emulators/s3.ts';
 import { AccessLog } from './gateway/access-log.ts';
-import { type RestApiModel, readRestApis } from './gateway/rest-api-model.ts';
+import { type RestApiModel, readRestApiSetup } from './gateway/rest-api-model.ts';
 import { createGatewayListener } from './gateway/server.ts';
 import { registerFunctions } from './lambda/from-template.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
@@ -186,7 +186,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
       report.warnings.push(...(await deployBucketAssets(stack, s3Client, resolveIn)));
 
-      for (const api of readRestApis({ Resources: resources }, resolveIn))
+      const apiSetup = readRestApiSetup({ Resources: resources }, resolveIn);
+      report.warnings.push(...apiSetup.warnings);
+      for (const api of apiSetup.apis)
         apis.push(options.throttleOverride ? withThrottle(api, options.throttleOverride) : api);
       for (const [id, r] of Object.entries(resources)) {
         if (r.Type !== 'AWS::ApiGateway::ApiKey') continue;

@@ -1,6 +1,7 @@
 // Reads the REST APIs a template declares into routes the local gateway can serve: paths
 // from the Resource tree, methods with their Lambda proxy target, stage names, API keys and
 // usage-plan throttles.
+import { unemulatedApiFeatures } from './unemulated-features.ts';
 
 /** The slice of a CloudFormation template this module reads. */
 export interface TemplateResources {
@@ -30,7 +31,10 @@ export interface RestApiModel {
   readonly stageName: string;
   readonly stageThrottle?: Throttle;
   readonly routes: readonly Route[];
-  /** API key logical id → the throttle of its usage plan on this API's stage. */
+  /**
+   * API key logical id → the throttle of its usage plan on this API's stage. Only enabled keys:
+   * a key missing here is refused (403) like a wrong one.
+   */
   readonly keyThrottles: ReadonlyMap<string, Throttle | undefined>;
 }
 
@@ -43,6 +47,18 @@ const getAttOf = (v: unknown): [string, string] | undefined => {
   if (typeof g === 'string') return g.split('.', 2) as [string, string];
   return undefined;
 };
+
+/** What the gateway serves for a template, and what it declares but the gateway ignores. */
+export interface RestApiSetup {
+  readonly apis: RestApiModel[];
+  /** `<logicalId>: <Feature> is not emulated locally (…)`, for the start-up report. */
+  readonly warnings: string[];
+}
+
+/** {@link readRestApis} plus warnings for the features the local gateway does not enforce. */
+export function readRestApiSetup(template: TemplateResources, resolve: Resolve): RestApiSetup {
+  return { apis: readRestApis(template, resolve), warnings: unemulatedApiFeatures(template) };
+}
 
 /** Build a RestApiModel per `AWS::ApiGateway::RestApi`. `resolve` resolves intrinsics locally. */
 export function readRestApis(template: TemplateResources, resolve: Resolve): RestApiModel[] {
@@ -110,7 +126,8 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
       const onThisApi = stages.some(
         (s) => refOf(s.ApiId) === apiId && (refOf(s.Stage) === stageLogicalId || s.Stage === stageName),
       );
-      if (!keyId || !onThisApi) continue;
+      if (!keyId || !onThisApi || !isEnabled(template.Resources[keyId]?.Properties?.Enabled, resolve))
+        continue;
       const t = plan?.Throttle as { RateLimit?: number; BurstLimit?: number } | undefined;
       keyThrottles.set(
         keyId,
@@ -121,6 +138,15 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
     }
     return { logicalId: apiId, stageName, ...(stageThrottle ? { stageThrottle } : {}), routes, keyThrottles };
   });
+}
+
+/**
+ * `Enabled: false` switches a key off. An absent `Enabled` counts as on: CDK always writes it,
+ * and hand-written templates that omit it mean a working key.
+ */
+function isEnabled(enabled: unknown, resolve: Resolve): boolean {
+  const value = typeof enabled === 'object' && enabled !== null ? resolve(enabled) : enabled;
+  return value !== false && value !== 'false';
 }
 
 /** A method integration the local gateway cannot serve (only Lambda proxy is emulated). */

@@ -3,16 +3,35 @@
 //   /2015-03-31/functions/…/invocations   the Lambda Invoke API, so SDK clients and the CLI
 //                                          talk to local functions exactly as to AWS.
 // Gateway-made errors use the same JSON envelope the stack's GatewayResponses configure.
+// The listener never throws: hostile input gets a 4xx, a local fault a 500.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FunctionError } from '../lambda/function-runtime.ts';
-import { type LambdaService, ResourceNotFound } from '../lambda/lambda-service.ts';
+import type { LambdaService } from '../lambda/lambda-service.ts';
 import type { AccessLog } from './access-log.ts';
-import type { RestApiModel, Route } from './rest-api-model.ts';
+import { INVOKE_API_PREFIX, invokeApi, LAMBDA_PAYLOAD_LIMIT } from './invoke-api.ts';
+import { parseProxyResponse } from './proxy-response.ts';
+import {
+  header,
+  hostChecker,
+  LOOPBACK_HOSTNAMES,
+  parseTarget,
+  proxyHeaders,
+  readBody,
+  safeDecode,
+} from './request.ts';
+import type { RestApiModel, Route, Throttle } from './rest-api-model.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** API Gateway's own payload limit for REST APIs. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Bodies up to this size cannot make the proxy event exceed Lambda's 6 MB (JSON escaping grows
+ * a byte to at most 6, and Node caps the request line and headers at 16 KB), so only larger
+ * ones pay for serializing the event to measure it.
+ */
+const EVENT_SIZE_CHECK_FROM = 512 * 1024;
 
 export interface GatewayOptions {
   readonly apis: readonly RestApiModel[];
@@ -21,232 +40,238 @@ export interface GatewayOptions {
   readonly lambda: LambdaService;
   /** Access log (one JSON line per request), like the stage's access log group. */
   readonly accessLog?: AccessLog;
+  /**
+   * Host names (lower case, IPv6 in brackets) accepted in the `Host` header, with the
+   * listener's port; any other Host is refused (403) so a rebound DNS name cannot reach it.
+   * @default ['127.0.0.1', 'localhost', '[::1]']
+   */
+  readonly hostnames?: readonly string[];
 }
 
-interface Json {
-  statusCode?: number;
-  headers?: Record<string, string>;
-  multiValueHeaders?: Record<string, string[]>;
-  body?: string;
-  isBase64Encoded?: boolean;
-}
+type Headers = Record<string, string | string[]>;
 
 /** Request listener for `http.createServer`. */
-export function createGatewayListener(options: GatewayOptions) {
-  const buckets = new Map<string, TokenBucket>();
-  const bucketFor = (id: string, throttle: { rateLimit: number; burstLimit: number } | undefined) => {
-    if (!throttle) return undefined;
-    let bucket = buckets.get(id);
-    if (!bucket) {
-      bucket = new TokenBucket(throttle);
-      buckets.set(id, bucket);
-    }
-    return bucket;
-  };
-
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const started = performance.now();
-    const requestId = randomUUID();
-    const url = new URL(req.url ?? '/', 'http://local');
-    let status = 0;
-    const finish = (statusCode: number, body: string, headers: Record<string, string | string[]> = {}) => {
-      status = statusCode;
-      res.writeHead(statusCode, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'x-amzn-requestid': requestId,
-        ...headers,
-      });
-      res.end(body);
-      logAccess();
-    };
-    const logAccess = () =>
-      options.accessLog?.write({
-        requestId,
-        ip: req.socket.remoteAddress,
-        httpMethod: req.method,
-        path: url.pathname,
-        status,
-        responseLatencyMs: Math.round(performance.now() - started),
-      });
-    const gatewayError = (statusCode: number, code: string, message: string) =>
-      finish(statusCode, JSON.stringify({ error: { code, message, requestId } }));
-
-    readBody(req, MAX_BODY_BYTES)
-      .then(async (body) => {
-        if (body === undefined) return gatewayError(413, 'REQUEST_TOO_LARGE', 'Request Too Long');
-        if (url.pathname.startsWith('/2015-03-31/functions/'))
-          return invokeApi(options.lambda, req, url, body, finish);
-
-        const [, stageName = '', ...rest] = url.pathname.split('/');
-        const path = `/${rest.join('/')}`;
-        const api = options.apis.find((a) => a.stageName === stageName);
-        const match = api && findRoute(api.routes, req.method ?? 'GET', path);
-        if (!api || !match)
-          return gatewayError(
-            404,
-            'MISSING_AUTHENTICATION_TOKEN',
-            `No route for ${req.method} ${url.pathname}`,
-          );
-        const { route, pathParameters } = match;
-
-        const apiKey = header(req, 'x-api-key');
-        if (route.apiKeyRequired) {
-          const keyId = apiKey === undefined ? undefined : options.apiKeys.get(apiKey);
-          if (!keyId || !api.keyThrottles.has(keyId))
-            return gatewayError(403, 'INVALID_API_KEY', 'Forbidden');
-          if (bucketFor(`key:${keyId}`, api.keyThrottles.get(keyId))?.take() === false) {
-            return gatewayError(429, 'THROTTLED', 'Too Many Requests');
-          }
-        }
-        if (bucketFor(`stage:${api.logicalId}`, api.stageThrottle)?.take() === false)
-          return gatewayError(429, 'THROTTLED', 'Too Many Requests');
-
-        const event = {
-          resource: route.resourcePath,
-          path,
-          httpMethod: req.method,
-          headers: flatHeaders(req),
-          multiValueHeaders: multiHeaders(req),
-          queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
-          multiValueQueryStringParameters: null,
-          pathParameters,
-          stageVariables: null,
-          requestContext: {
-            requestId,
-            stage: api.stageName,
-            resourcePath: route.resourcePath,
-            httpMethod: req.method,
-            path: url.pathname,
-            requestTimeEpoch: Date.now(),
-            identity: {
-              sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-              apiKey: apiKey ?? null,
-              userAgent: header(req, 'user-agent') ?? null,
-            },
-          },
-          body: body.length === 0 ? null : body.toString('utf8'),
-          isBase64Encoded: false,
-        };
-        let proxy: Json;
-        try {
-          proxy = (await options.lambda.invoke(route.functionArn, event, requestId)).result as Json;
-        } catch (err) {
-          if (!(err instanceof FunctionError)) throw err;
-          return gatewayError(502, 'DEFAULT_5XX', 'Internal server error');
-        }
-        if (typeof proxy?.statusCode !== 'number')
-          return gatewayError(502, 'DEFAULT_5XX', 'Malformed Lambda proxy response');
-        const headers: Record<string, string | string[]> = { ...proxy.headers };
-        for (const [k, v] of Object.entries(proxy.multiValueHeaders ?? {})) headers[k] = v;
-        const responseBody = proxy.isBase64Encoded
-          ? Buffer.from(proxy.body ?? '', 'base64')
-          : (proxy.body ?? '');
-        status = proxy.statusCode;
-        res.writeHead(proxy.statusCode, {
-          'x-amzn-requestid': requestId,
-          ...headers,
-          'content-length': Buffer.byteLength(responseBody),
-        });
-        res.end(responseBody);
-        logAccess();
-      })
-      .catch((err: unknown) => {
-        if (!res.headersSent)
-          gatewayError(500, 'LOCAL_GATEWAY_ERROR', `local gateway failure: ${(err as Error).message}`);
-      });
-  };
+export function createGatewayListener(
+  options: GatewayOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const gateway = new Gateway(options);
+  return (req, res) => gateway.handle(req, res);
 }
 
-/** The Lambda Invoke API (RequestResponse and Event invocation types). */
-async function invokeApi(
-  lambda: LambdaService,
-  req: IncomingMessage,
-  url: URL,
-  body: Buffer,
-  finish: (status: number, body: string, headers?: Record<string, string>) => void,
-): Promise<void> {
-  const match = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
-  if (req.method !== 'POST' || !match?.[1])
-    return finish(404, JSON.stringify({ message: 'Unknown Lambda API operation' }));
-  const qualifier = url.searchParams.get('Qualifier');
-  const name = decodeURIComponent(match[1]);
-  const ref = qualifier ? `${name}:${qualifier}` : name;
-  let event: unknown;
-  try {
-    event = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    return finish(400, JSON.stringify({ Type: 'User', message: 'Could not parse request body into json' }), {
-      'x-amzn-errortype': 'InvalidRequestContentException',
-    });
+// Per-request state lives in an Exchange and the steps are methods rather than closures made
+// per request: tsx compiles with esbuild's keepNames, which costs each named closure a
+// defineProperty call on the hot path.
+class Gateway {
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly hostAllowed: (req: IncomingMessage) => boolean;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.hostAllowed = hostChecker(options.hostnames ?? LOOPBACK_HOSTNAMES);
   }
-  try {
-    lambda.resolveVersion(ref);
-  } catch (err) {
-    if (err instanceof ResourceNotFound) {
-      return finish(404, JSON.stringify({ Type: 'User', message: err.message }), {
-        'x-amzn-errortype': 'ResourceNotFoundException',
-      });
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const ex = new Exchange(req, res, this.options.accessLog);
+    try {
+      const url = parseTarget(req.url);
+      ex.url = url;
+      if (!this.hostAllowed(req))
+        ex.gatewayError(
+          403,
+          'FORBIDDEN_HOST',
+          `Host ${JSON.stringify(req.headers.host ?? '')} is not this local gateway (use 127.0.0.1 or localhost with its port)`,
+        );
+      else if (!url)
+        ex.gatewayError(400, 'BAD_REQUEST', 'The request target must be a path starting with one /');
+      else if (url.pathname.startsWith(INVOKE_API_PREFIX))
+        invokeApi(this.options.lambda, req, url, (status, body, headers) =>
+          ex.finish(status, body, headers),
+        ).catch((err: unknown) => ex.fail(err));
+      else this.serveRoute(ex, url).catch((err: unknown) => ex.fail(err));
+    } catch (err) {
+      ex.fail(err);
     }
-    throw err;
   }
-  if (header(req, 'x-amz-invocation-type') === 'Event') {
-    lambda.invoke(ref, event).catch(() => undefined); // failures land in the function's log
-    return finish(202, '');
+
+  private async serveRoute(ex: Exchange, url: URL): Promise<void> {
+    const { req } = ex;
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === undefined) return ex.gatewayError(413, 'REQUEST_TOO_LARGE', 'Request Too Long');
+
+    const [, stageName = '', ...rest] = url.pathname.split('/');
+    const path = `/${rest.join('/')}`;
+    const api = this.options.apis.find((a) => a.stageName === stageName);
+    const found = api && findRoute(api.routes, req.method ?? 'GET', path);
+    if (!api || !found)
+      return ex.gatewayError(
+        404,
+        'MISSING_AUTHENTICATION_TOKEN',
+        `No route for ${req.method} ${url.pathname}`,
+      );
+    const { route } = found;
+    const pathParameters = decodePathParameters(route, found.match);
+    if (pathParameters === undefined)
+      return ex.gatewayError(400, 'BAD_REQUEST_PARAMETERS', 'Invalid percent-encoding in the request path');
+
+    const apiKey = header(req, 'x-api-key');
+    if (route.apiKeyRequired) {
+      const keyId = apiKey === undefined ? undefined : this.options.apiKeys.get(apiKey);
+      if (!keyId || !api.keyThrottles.has(keyId)) return ex.gatewayError(403, 'INVALID_API_KEY', 'Forbidden');
+      if (this.bucketFor(`key:${keyId}`, api.keyThrottles.get(keyId))?.take() === false)
+        return ex.gatewayError(429, 'THROTTLED', 'Too Many Requests');
+    }
+    if (this.bucketFor(`stage:${api.logicalId}`, api.stageThrottle)?.take() === false)
+      return ex.gatewayError(429, 'THROTTLED', 'Too Many Requests');
+
+    const { headers, multiValueHeaders } = proxyHeaders(req);
+    const event = {
+      resource: route.resourcePath,
+      path,
+      httpMethod: req.method,
+      headers,
+      multiValueHeaders,
+      queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : null,
+      multiValueQueryStringParameters: null,
+      pathParameters,
+      stageVariables: null,
+      requestContext: {
+        requestId: ex.requestId,
+        stage: api.stageName,
+        resourcePath: route.resourcePath,
+        httpMethod: req.method,
+        path: url.pathname,
+        requestTimeEpoch: Date.now(),
+        identity: {
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          apiKey: apiKey ?? null,
+          userAgent: header(req, 'user-agent') ?? null,
+        },
+      },
+      body: body.length === 0 ? null : body.toString('utf8'),
+      isBase64Encoded: false,
+    };
+    // API Gateway takes up to 10 MB, Lambda 6 MB: on AWS the invoke fails and the client gets a 5xx.
+    if (
+      body.length > EVENT_SIZE_CHECK_FROM &&
+      Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_LIMIT
+    )
+      return ex.gatewayError(502, 'DEFAULT_5XX', 'Lambda invocation payload exceeds 6 MB');
+
+    let result: unknown;
+    try {
+      result = (await this.options.lambda.invoke(route.functionArn, event, ex.requestId)).result;
+    } catch (err) {
+      if (!(err instanceof FunctionError)) throw err;
+      return ex.gatewayError(502, 'DEFAULT_5XX', 'Internal server error');
+    }
+    const proxy = parseProxyResponse(result);
+    if (!proxy) return ex.gatewayError(502, 'DEFAULT_5XX', 'Malformed Lambda proxy response');
+    const proxyBody = proxy.body ?? '';
+    // Approximates Lambda's 6 MB response limit by the body, which is nearly all of it.
+    if (proxyBody.length > EVENT_SIZE_CHECK_FROM && Buffer.byteLength(proxyBody) > LAMBDA_PAYLOAD_LIMIT)
+      return ex.gatewayError(502, 'DEFAULT_5XX', 'Lambda response payload exceeds 6 MB');
+    const responseHeaders: Headers = { ...proxy.headers };
+    for (const [k, v] of Object.entries(proxy.multiValueHeaders ?? {})) responseHeaders[k] = v;
+    const responseBody = proxy.isBase64Encoded ? Buffer.from(proxyBody, 'base64') : proxyBody;
+    if (!ex.sendProxyResponse(proxy.statusCode, responseHeaders, responseBody))
+      ex.gatewayError(502, 'DEFAULT_5XX', 'Malformed Lambda proxy response');
   }
-  try {
-    const { version, result } = await lambda.invoke(ref, event);
-    return finish(200, JSON.stringify(result ?? null), { 'x-amz-executed-version': version });
-  } catch (err) {
-    if (!(err instanceof FunctionError)) throw err;
-    return finish(200, JSON.stringify(err.payload), { 'x-amz-function-error': 'Unhandled' });
+
+  private bucketFor(id: string, throttle: Throttle | undefined): TokenBucket | undefined {
+    if (!throttle) return undefined;
+    let bucket = this.buckets.get(id);
+    if (!bucket) {
+      bucket = new TokenBucket(throttle);
+      this.buckets.set(id, bucket);
+    }
+    return bucket;
+  }
+}
+
+/** One request and its response: how it is answered and logged. */
+class Exchange {
+  readonly started = performance.now();
+  readonly requestId = randomUUID();
+  url: URL | undefined;
+  private status = 0;
+
+  constructor(
+    readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly accessLog: AccessLog | undefined,
+  ) {}
+
+  finish(statusCode: number, body: string, headers: Headers = {}): void {
+    this.status = statusCode;
+    this.res.writeHead(statusCode, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-amzn-requestid': this.requestId,
+      ...headers,
+    });
+    this.res.end(body);
+    this.logAccess();
+  }
+
+  /** An error the gateway itself makes, in the envelope the stack's GatewayResponses set. */
+  gatewayError(statusCode: number, code: string, message: string): void {
+    this.finish(statusCode, JSON.stringify({ error: { code, message, requestId: this.requestId } }));
+  }
+
+  /** Answer a proxy response, or false when Node refuses its headers (nothing is sent then). */
+  sendProxyResponse(statusCode: number, headers: Headers, body: string | Buffer): boolean {
+    try {
+      this.res.writeHead(statusCode, {
+        'x-amzn-requestid': this.requestId,
+        ...headers,
+        'content-length': Buffer.byteLength(body),
+      });
+    } catch {
+      return false; // e.g. a header name with a space or a value with a newline
+    }
+    this.status = statusCode;
+    this.res.end(body);
+    this.logAccess();
+    return true;
+  }
+
+  /** A fault of the local gateway: a 500 if nothing was sent yet, else a cut connection. */
+  fail(err: unknown): void {
+    if (this.res.headersSent) this.res.destroy();
+    else this.gatewayError(500, 'LOCAL_GATEWAY_ERROR', `local gateway failure: ${(err as Error)?.message}`);
+  }
+
+  private logAccess(): void {
+    this.accessLog?.write({
+      requestId: this.requestId,
+      ip: this.req.socket.remoteAddress,
+      httpMethod: this.req.method,
+      path: this.url?.pathname ?? this.req.url,
+      status: this.status,
+      responseLatencyMs: Math.round(performance.now() - this.started),
+    });
   }
 }
 
 function findRoute(routes: readonly Route[], method: string, path: string) {
   for (const route of routes) {
     if (route.httpMethod !== method && route.httpMethod !== 'ANY') continue;
-    const m = route.pattern.exec(path);
-    if (!m) continue;
-    const pathParameters: Record<string, string> = {};
-    route.paramNames.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(m[i + 1] ?? '');
-    });
-    return { route, pathParameters: route.paramNames.length > 0 ? pathParameters : null };
+    const match = route.pattern.exec(path);
+    if (match) return { route, match };
   }
   return undefined;
 }
 
-/** Read the body, or undefined once it exceeds `limit` (the rest is discarded). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) over = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function flatHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers))
-    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(',') : v;
-  return out;
-}
-
-function multiHeaders(req: IncomingMessage): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v : [v];
-  return out;
+/** The route's path parameters (null when it has none), or undefined for bad percent-encoding. */
+function decodePathParameters(
+  route: Route,
+  match: RegExpExecArray,
+): Record<string, string> | null | undefined {
+  if (route.paramNames.length === 0) return null;
+  const pathParameters: Record<string, string> = {};
+  for (const [i, name] of route.paramNames.entries()) {
+    const value = safeDecode(match[i + 1] ?? '');
+    if (value === undefined) return undefined;
+    pathParameters[name] = value;
+  }
+  return pathParameters;
 }
