@@ -111,7 +111,7 @@ describe('online prediction', () => {
     });
   });
 
-  it('keeps API Gateway\'s own status codes for the default 4xx and 5xx responses', () => {
+  it("keeps API Gateway's own status codes for the default 4xx and 5xx responses", () => {
     for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
       template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
