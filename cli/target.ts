@@ -61,7 +61,7 @@ export async function resolveTarget(
       outputs: stack.outputs,
       clientConfig: {
         region: state.region,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: { ...LOCAL_CREDENTIALS },
         endpoints: state.endpoints,
       },
     };

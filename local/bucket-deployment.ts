@@ -27,7 +27,7 @@ export async function deployBucketAssets(
     const prefix = p.DestinationBucketKeyPrefix ? String(resolve(p.DestinationBucketKeyPrefix)) : '';
     for (const key of (p.SourceObjectKeys as unknown[] | undefined) ?? []) {
       const asset = stack.assets.get(String(resolve(key)).replace(/\.zip$/, ''));
-      if (!asset || asset.packaging !== 'zip') {
+      if (asset?.packaging !== 'zip') {
         warnings.push(`${logicalId}: source asset ${String(key)} is not a folder in cdk.out; not copied`);
         continue;
       }
