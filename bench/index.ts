@@ -98,27 +98,48 @@ try {
     instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }],
   });
   const headers = { 'content-type': 'application/json' };
-  const rows: Array<{ concurrency: number; gateway: LoadResult; bare: LoadResult; ratio: number }> = [];
+  const rows: Array<{
+    concurrency: number;
+    gateway: LoadResult;
+    bare: LoadResult;
+    ratio: number;
+    cpuUsPerRequest: { gateway: number; bare: number };
+  }> = [];
+  // CPU time of a whole process (all its threads), in µs: the platform runs in this process.
+  const bareCpu = async () => Number(await (await fetch(`http://127.0.0.1:${server.port}/cpu`)).text());
+  const ownCpu = () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  };
   say(`\nPOST /predict, one row per request, ${durationMs / 1000} s per run after 1 s warm-up\n`);
-  say('conns   gateway rps   p50 ms   p99 ms  |  bare rps   p50 ms   p99 ms  |  ratio');
+  say(
+    'conns   gateway rps   p50 ms   p99 ms  |  bare rps   p50 ms   p99 ms  |  ratio  |  CPU µs/req gateway  bare',
+  );
   for (const concurrency of [1, 16, 64]) {
     const common = { body, concurrency, durationMs, warmupMs: 1_000 };
+    const gatewayCpu0 = ownCpu();
     const gateway = await runLoad({
       ...common,
       url: `${platform.url}models/${SEED.model}/predict`,
       headers: { ...headers, 'x-api-key': platform.apiKey },
     });
+    const gatewayCpu = ownCpu() - gatewayCpu0;
+    const bareCpu0 = await bareCpu();
     const bareResult = await runLoad({ ...common, url: `http://127.0.0.1:${server.port}/predict`, headers });
+    const bareCpuUsed = (await bareCpu()) - bareCpu0;
+    // Requests served over the whole run (warm-up included), as the CPU was measured.
+    const served = (r: LoadResult) => r.rps * (r.seconds + common.warmupMs / 1000);
+    const cpuUsPerRequest = { gateway: gatewayCpu / served(gateway), bare: bareCpuUsed / served(bareResult) };
     const failed = gateway.non2xx + gateway.errors + bareResult.non2xx + bareResult.errors;
     if (failed > 0)
       throw new Error(
         `${failed} requests failed at ${concurrency} connections: the comparison would be meaningless`,
       );
     const ratio = gateway.rps / bareResult.rps;
-    rows.push({ concurrency, gateway, bare: bareResult, ratio });
+    rows.push({ concurrency, gateway, bare: bareResult, ratio, cpuUsPerRequest });
     const f = (n: number, w: number, d = 0) => n.toFixed(d).padStart(w);
     say(
-      `${f(concurrency, 5)}   ${f(gateway.rps, 11)}  ${f(gateway.p50Ms, 7, 2)}  ${f(gateway.p99Ms, 7, 2)}  |  ${f(bareResult.rps, 8)}  ${f(bareResult.p50Ms, 7, 2)}  ${f(bareResult.p99Ms, 7, 2)}  |  ${ratio.toFixed(2)}×`,
+      `${f(concurrency, 5)}   ${f(gateway.rps, 11)}  ${f(gateway.p50Ms, 7, 2)}  ${f(gateway.p99Ms, 7, 2)}  |  ${f(bareResult.rps, 8)}  ${f(bareResult.p50Ms, 7, 2)}  ${f(bareResult.p99Ms, 7, 2)}  |  ${ratio.toFixed(2)}×  |  ${f(cpuUsPerRequest.gateway, 18)}  ${f(cpuUsPerRequest.bare, 4)}`,
     );
   }
   const overhead = await handlerOverhead(modelFile);
