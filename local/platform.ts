@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { seededRandom } from '../functions/lib/random.ts';
 import { loadApiKeys } from './api-keys.ts';
 import { deployBucketAssets } from './bucket-deployment.ts';
 import { localDynamoDbClient, startDynamoDb } from './emulators/dynamodb.ts';
@@ -17,7 +18,6 @@ import { type RestApiModel, readRestApiSetup } from './gateway/rest-api-model.ts
 import { createGatewayListener } from './gateway/server.ts';
 import { registerFunctions } from './lambda/from-template.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
-import { seededRandom } from './lambda/seeded-random.ts';
 import { classifyResources, type ResourceReport } from './resource-support.ts';
 import { LOCAL_REGION, stackResolution } from './stack-resolution.ts';
 import { loadCloudAssembly } from './template/cloud-assembly.ts';

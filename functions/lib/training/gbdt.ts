@@ -1,6 +1,7 @@
 // Gradient-boosted decision trees for binary classification in pure TypeScript: logistic loss,
 // histogram splits over quantile bins, Newton leaf values, optional early stopping.
 import { InvalidRequest } from '../errors.ts';
+import { seededRandom } from '../random.ts';
 import { binRows, MAX_BINS } from './gbdt-binning.ts';
 import { type GbdtTree, growTree, treeValue } from './gbdt-tree.ts';
 import { logLoss } from './metrics.ts';
@@ -132,18 +133,6 @@ function checkRows(x: Float32Array, y: Uint8Array, nFeatures: number, what: stri
 /** σ(z) without overflow. */
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
-/** mulberry32: uniform numbers in [0, 1) from a 32-bit seed, for deterministic subsampling. */
-function seededUniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 /** `size` of the indices 0…n−1, drawn without replacement (partial Fisher–Yates), ascending. */
 function sampleRows(n: number, size: number, uniform: () => number): Uint32Array {
   const all = Uint32Array.from({ length: n }, (_, i) => i);
@@ -180,7 +169,7 @@ export function fitGradientBoostedTrees(
   const data = binRows(x, n, nFeatures, resolved.maxBins);
   const allRows = Uint32Array.from({ length: n }, (_, i) => i);
   const sampleSize = Math.max(1, Math.round(resolved.subsample * n));
-  const uniform = seededUniform(resolved.seed);
+  const uniform = seededRandom(resolved.seed);
 
   const score = new Float64Array(n).fill(baseScore);
   const gradient = new Float64Array(n);
