@@ -1,48 +1,20 @@
 // Writes a fitted logistic regression as an ONNX model, the artifact serving runs in onnxruntime.
 import onnxProto from 'onnx-proto';
 import type { LogisticRegressionModel } from '../training/logistic-regression.ts';
+import {
+  type ClassifierExportOptions,
+  encodeClassifierModel,
+  ML_DOMAIN,
+  ONNX_GRAPH_NAMES,
+  utf8,
+} from './classifier-model.ts';
 
-const { onnx } = onnxProto;
-const { AttributeType } = onnx.AttributeProto;
-const { DataType } = onnx.TensorProto;
+const { AttributeType } = onnxProto.onnx.AttributeProto;
 
-/** Names in the graph contract that serving code depends on. */
-export const ONNX_GRAPH_NAMES = Object.freeze({
-  /** float32 [N, F]: encoded features, row-major, columns as `featureNames`. */
-  input: 'features',
-  /** int64 [N]: 1 when P(positive) > 0.5. */
-  label: 'label',
-  /** float32 [N, 2]: column 0 = P(negative), column 1 = P(positive). */
-  probabilities: 'probabilities',
-});
+export { ONNX_GRAPH_NAMES } from './classifier-model.ts';
 
-export interface ExportLogisticRegressionOptions {
-  /** One name per model input column; documents the input and guards against a width mismatch. */
-  readonly featureNames: readonly string[];
-  /** Stored as the model's `metadata_props` (keys sorted, so the bytes are deterministic). */
-  readonly metadata?: Readonly<Record<string, string>>;
-  /** @default 'mlops-serverless' */
-  readonly producerName?: string;
-}
-
-/** IR version 8 and opset 15 are the newest onnx-proto (ONNX 1.10) describes; onnxruntime reads them. */
-const IR_VERSION = 8;
-const OPSET_AI_ONNX = 15;
-/** Scaler and LinearClassifier are unchanged since version 1 of the ai.onnx.ml domain. */
-const OPSET_AI_ONNX_ML = 1;
-const ML_DOMAIN = 'ai.onnx.ml';
-
-const utf8 = (text: string) => new TextEncoder().encode(text);
-
-const tensor = (name: string, elemType: number, dims: ReadonlyArray<number | string>) => ({
-  name,
-  type: {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  },
-});
+/** Options of the logistic-regression export (the shared classifier ones). */
+export type ExportLogisticRegressionOptions = ClassifierExportOptions;
 
 function checkModel(model: LogisticRegressionModel, width: number): void {
   for (const field of ['mean', 'scale', 'weights'] as const) {
@@ -69,19 +41,9 @@ export function exportLogisticRegression(
 ): Uint8Array {
   const width = opts.featureNames.length;
   checkModel(model, width);
-  const graph = onnx.GraphProto.create({
-    name: 'logistic_regression',
-    input: [
-      {
-        ...tensor(ONNX_GRAPH_NAMES.input, DataType.FLOAT, ['N', width]),
-        docString: `Encoded features, columns: ${opts.featureNames.join(', ')}`,
-      },
-    ],
-    output: [
-      tensor(ONNX_GRAPH_NAMES.label, DataType.INT64, ['N']),
-      tensor(ONNX_GRAPH_NAMES.probabilities, DataType.FLOAT, ['N', 2]),
-    ],
-    node: [
+  return encodeClassifierModel(
+    'logistic_regression',
+    [
       {
         name: 'standardise',
         opType: 'Scaler',
@@ -108,18 +70,6 @@ export function exportLogisticRegression(
         ],
       },
     ],
-  });
-  const metadata = Object.entries(opts.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const proto = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [
-      { domain: '', version: OPSET_AI_ONNX },
-      { domain: ML_DOMAIN, version: OPSET_AI_ONNX_ML },
-    ],
-    producerName: opts.producerName ?? 'mlops-serverless',
-    graph,
-    metadataProps: metadata.map(([key, value]) => ({ key, value })),
-  });
-  // A copy: protobufjs may hand out a slice of Node's shared buffer pool.
-  return new Uint8Array(onnx.ModelProto.encode(proto).finish());
+    opts,
+  );
 }

@@ -2,38 +2,18 @@
 // the logistic-regression export, so serving runs either without knowing which it loaded.
 import onnxProto from 'onnx-proto';
 import { type GbdtModel, type GbdtTree, isLeaf } from '../training/gbdt.ts';
-import { ONNX_GRAPH_NAMES } from './export-logistic-regression.ts';
+import {
+  type ClassifierExportOptions,
+  encodeClassifierModel,
+  ML_DOMAIN,
+  ONNX_GRAPH_NAMES,
+  utf8,
+} from './classifier-model.ts';
 
-const { onnx } = onnxProto;
-const { AttributeType } = onnx.AttributeProto;
-const { DataType } = onnx.TensorProto;
+const { AttributeType } = onnxProto.onnx.AttributeProto;
 
-export interface ExportGradientBoostedTreesOptions {
-  /** One name per model input column; documents the input and guards against a width mismatch. */
-  readonly featureNames: readonly string[];
-  /** Stored as the model's `metadata_props` (keys sorted, so the bytes are deterministic). */
-  readonly metadata?: Readonly<Record<string, string>>;
-  /** @default 'mlops-serverless' */
-  readonly producerName?: string;
-}
-
-/** The same IR and opsets as the logistic-regression export; TreeEnsembleClassifier is ai.onnx.ml v1. */
-const IR_VERSION = 8;
-const OPSET_AI_ONNX = 15;
-const OPSET_AI_ONNX_ML = 1;
-const ML_DOMAIN = 'ai.onnx.ml';
-
-const utf8 = (text: string) => new TextEncoder().encode(text);
-
-const tensor = (name: string, elemType: number, dims: ReadonlyArray<number | string>) => ({
-  name,
-  type: {
-    tensorType: {
-      elemType,
-      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-    },
-  },
-});
+/** Options of the tree-ensemble export (the shared classifier ones). */
+export type ExportGradientBoostedTreesOptions = ClassifierExportOptions;
 
 function checkModel(model: GbdtModel, width: number): void {
   if (model.nFeatures !== width) {
@@ -122,19 +102,9 @@ export function exportGradientBoostedTrees(
   const width = opts.featureNames.length;
   checkModel(model, width);
   const { nodes, leaves } = flattenTrees(model.trees);
-  const graph = onnx.GraphProto.create({
-    name: 'gradient_boosted_trees',
-    input: [
-      {
-        ...tensor(ONNX_GRAPH_NAMES.input, DataType.FLOAT, ['N', width]),
-        docString: `Encoded features, columns: ${opts.featureNames.join(', ')}`,
-      },
-    ],
-    output: [
-      tensor(ONNX_GRAPH_NAMES.label, DataType.INT64, ['N']),
-      tensor(ONNX_GRAPH_NAMES.probabilities, DataType.FLOAT, ['N', 2]),
-    ],
-    node: [
+  return encodeClassifierModel(
+    'gradient_boosted_trees',
+    [
       {
         name: 'classify',
         opType: 'TreeEnsembleClassifier',
@@ -159,18 +129,6 @@ export function exportGradientBoostedTrees(
         ],
       },
     ],
-  });
-  const metadata = Object.entries(opts.metadata ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const proto = onnx.ModelProto.create({
-    irVersion: IR_VERSION,
-    opsetImport: [
-      { domain: '', version: OPSET_AI_ONNX },
-      { domain: ML_DOMAIN, version: OPSET_AI_ONNX_ML },
-    ],
-    producerName: opts.producerName ?? 'mlops-serverless',
-    graph,
-    metadataProps: metadata.map(([key, value]) => ({ key, value })),
-  });
-  // A copy: protobufjs may hand out a slice of Node's shared buffer pool.
-  return new Uint8Array(onnx.ModelProto.encode(proto).finish());
+    opts,
+  );
 }
