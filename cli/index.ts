@@ -13,7 +13,8 @@ const USAGE = `usage: mlops <command> [options]
   predict <model> --file rows.json | --instances '[{…}]'   score rows with the model's serving version
   models list                                              models with their Production and latest versions
   models show <model>                                      a model's versions, stages, metrics and lineage
-  train [--model m] [--dataset s3://…] [--promote]         train and register a Staging version (seed dataset by default);
+  train [--trainer logreg|gbdt] [--model m] [--dataset s3://…] [--promote]
+                                                           train and register a Staging version (seed dataset by default);
                                                            --promote also makes it the Production version
   status                                                   where the platform is and what it exposes
 
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
       dataset: { type: 'string' },
       'feature-set': { type: 'string', default: 'flights-v1' },
       promote: { type: 'boolean', default: false },
+      trainer: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
         model: values.model,
         dataset: values.dataset,
         featureSet: values['feature-set'],
+        trainer: values.trainer,
         promote: values.promote,
         json: values.json,
       });

@@ -8,6 +8,7 @@ export interface TrainArgs {
   readonly model: string;
   readonly dataset?: string;
   readonly featureSet: string;
+  readonly trainer?: string;
   readonly promote: boolean;
   readonly json: boolean;
 }
@@ -26,6 +27,7 @@ export async function trainCommand(target: Target, args: TrainArgs): Promise<num
           model: args.model,
           datasetUri,
           featureSet: args.featureSet,
+          ...(args.trainer ? { trainer: args.trainer } : {}),
           promote: args.promote,
           createdBy: 'mlops-cli',
         }),

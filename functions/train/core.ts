@@ -8,8 +8,8 @@ import { ConflictError, InvalidRequest } from '../lib/errors.ts';
 import { getFeatureSet } from '../lib/features/index.ts';
 import type { ModelRegistry, ModelVersion } from '../lib/registry/model-version.ts';
 import { artifactKeys } from '../lib/storage/s3-layout.ts';
-import { resolveLogisticRegressionParams } from '../lib/training/logistic-regression.ts';
-import { trainClassifier } from '../lib/training/train-classifier.ts';
+
+import { resolveTrainerParams, type Trainer, trainClassifier } from '../lib/training/train-classifier.ts';
 import { recipes } from './datasets.ts';
 import { renderModelCard } from './model-card.ts';
 
@@ -17,6 +17,9 @@ export interface TrainRequest {
   readonly model: string;
   readonly datasetUri: string;
   readonly featureSet: string;
+  /** The algorithm. @default 'logreg' */
+  readonly trainer?: Trainer;
+  /** Parameters of the trainer; defaults fill the rest, unknown names are refused. */
   readonly params?: Readonly<Record<string, number>>;
   readonly seed?: number;
   /** Explicit run id; by default derived from model, data, feature set, params and seed. */
@@ -111,19 +114,20 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
   if (!recipe || !featureSet) throw new InvalidRequest(`unknown feature set "${request.featureSet}"`);
   // Resolved up front (defaults filled in, unknown names rejected): they are what gets recorded,
   // so a retry can be compared with the registered version before anything is fitted.
-  const modelParams = resolveLogisticRegressionParams(request.params);
+  const trainer = request.trainer ?? 'logreg';
+  const modelParams = resolveTrainerParams(trainer, request.params);
   const seed = request.seed ?? 0;
 
   const datasetBytes = await ports.readDataset(request.datasetUri);
   const datasetSha256 = sha256(datasetBytes);
   const runId =
     request.runId ??
-    `run-${sha256(JSON.stringify([request.model, datasetSha256, request.featureSet, canonicalParams(request.params), seed])).slice(0, 16)}`;
+    `run-${sha256(JSON.stringify([request.model, datasetSha256, request.featureSet, trainer, canonicalParams(request.params), seed])).slice(0, 16)}`;
   const run: RunInputs = {
     trainingRunId: runId,
     datasetSha256,
     featureSet: request.featureSet,
-    params: { ...modelParams, seed },
+    params: { trainer, ...modelParams, seed },
   };
 
   const instances: unknown[] = [];
@@ -173,7 +177,8 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
     rows: instances,
     labels: Uint8Array.from(labels),
     featureSet,
-    params: modelParams,
+    trainer,
+    params: request.params,
     seed,
     modelName: request.model,
   });
@@ -192,7 +197,7 @@ export async function trainAndRegister(request: TrainRequest, ports: TrainPorts)
     trainingRunId: runId,
     datasetUri: request.datasetUri,
     datasetSha256,
-    params: { ...result.params, seed },
+    params: { trainer, ...result.params, seed },
     metrics,
     createdBy: request.createdBy ?? 'train-function',
   };

@@ -11,6 +11,7 @@ import { ModelName } from '../lib/schemas/model-name.ts';
 import { toFieldIssues } from '../lib/schemas/zod-issues.ts';
 import { s3Uri } from '../lib/storage/s3-layout.ts';
 import { putObject, s3ObjectFetcher } from '../lib/storage/s3-objects.ts';
+import { TRAINERS } from '../lib/training/train-classifier.ts';
 import { trainAndRegister } from './core.ts';
 
 const env = parseEnv(z.object({ REGISTRY_TABLE: z.string().min(1), ARTIFACTS_BUCKET: z.string().min(1) }));
@@ -20,6 +21,7 @@ const TrainEvent = z
     model: ModelName,
     datasetUri: z.string().startsWith('s3://'),
     featureSet: z.string().min(1),
+    trainer: z.enum(TRAINERS).optional(),
     params: z.record(z.string(), z.number()).optional(),
     seed: z.number().int().optional(),
     runId: z

@@ -3,7 +3,14 @@
 import { InvalidRequest } from '../errors.ts';
 import type { FeatureSet } from '../features/feature-set.ts';
 import { exportLogisticRegression } from '../onnx/export-logistic-regression.ts';
+import { exportGradientBoostedTrees } from '../onnx/export-tree-ensemble.ts';
 import { MODEL_METADATA_KEYS } from '../onnx/model-metadata.ts';
+import {
+  fitGradientBoostedTrees,
+  type GbdtParams,
+  predictGbdtProbabilities,
+  resolveGbdtParams,
+} from './gbdt.ts';
 import {
   fitLogisticRegression,
   type LogisticRegressionParams,
@@ -12,6 +19,23 @@ import {
 } from './logistic-regression.ts';
 import { type BinaryMetrics, evaluateBinary } from './metrics.ts';
 import { splitTrainTest } from './split.ts';
+
+/** The algorithms a classifier can be trained with. */
+export const TRAINERS = ['logreg', 'gbdt'] as const;
+export type Trainer = (typeof TRAINERS)[number];
+
+/** Share of the train split held out for the trees' early stopping. */
+const EARLY_STOPPING_SHARE = 0.15;
+
+/** `params` with defaults filled in for `trainer`; unknown names or bad values are an InvalidRequest. */
+export function resolveTrainerParams(
+  trainer: Trainer,
+  params: Readonly<Record<string, number>> = {},
+): LogisticRegressionParams | GbdtParams {
+  return trainer === 'gbdt'
+    ? resolveGbdtParams(params as Partial<GbdtParams>)
+    : resolveLogisticRegressionParams(params as Partial<LogisticRegressionParams>);
+}
 
 /** Scores at or above this are labelled positive, both in the metrics and (via metadata) at serving. */
 const DECISION_THRESHOLD = 0.5;
@@ -22,7 +46,10 @@ export interface TrainClassifierInput<I, E> {
   /** 0/1 label of each row. */
   readonly labels: Uint8Array;
   readonly featureSet: FeatureSet<I, E>;
-  readonly params?: Partial<LogisticRegressionParams>;
+  /** @default 'logreg' */
+  readonly trainer?: Trainer;
+  /** Parameters of `trainer` (see resolveTrainerParams); defaults fill the rest. */
+  readonly params?: Readonly<Record<string, number>>;
   /** Seed of the train/test split. @default 0 */
   readonly seed?: number;
   /** Registry name of the model; recorded in the artifact. */
@@ -36,8 +63,9 @@ export interface TrainResult {
   /** What the feature set learned from the train split (JSON-serialisable). */
   encoding: unknown;
   featureNames: string[];
+  trainer: Trainer;
   /** Parameters actually used, defaults included. */
-  params: LogisticRegressionParams;
+  params: LogisticRegressionParams | GbdtParams;
   metrics: { train: BinaryMetrics; test: BinaryMetrics };
 }
 
@@ -61,7 +89,8 @@ export function trainClassifier<I, E>(input: TrainClassifierInput<I, E>): TrainR
   if (badLabel >= 0) {
     throw new RangeError(`labels[${badLabel}] is ${labels[badLabel]}; labels must be 0 or 1`);
   }
-  const params = resolveLogisticRegressionParams(input.params);
+  const trainer = input.trainer ?? 'logreg';
+  const params = resolveTrainerParams(trainer, input.params);
   const split = splitTrainTest(rows.length, { seed });
   const train = pick(rows, labels, split.train);
   const test = pick(rows, labels, split.test);
@@ -76,31 +105,79 @@ export function trainClassifier<I, E>(input: TrainClassifierInput<I, E>): TrainR
   const featureNames = featureSet.featureNames(encoding);
   const width = featureNames.length;
   const xTrain = featureSet.encode(train.rows, encoding);
-  const model = fitLogisticRegression(xTrain, train.labels, width, params);
-
-  const modelBytes = exportLogisticRegression(model, {
-    featureNames,
-    metadata: {
-      [MODEL_METADATA_KEYS.featureSet]: featureSet.name,
-      [MODEL_METADATA_KEYS.encoding]: JSON.stringify(encoding),
-      [MODEL_METADATA_KEYS.featureNames]: JSON.stringify(featureNames),
-      [MODEL_METADATA_KEYS.threshold]: String(DECISION_THRESHOLD),
-      [MODEL_METADATA_KEYS.modelName]: input.modelName,
-    },
-  });
+  const metadata = {
+    [MODEL_METADATA_KEYS.featureSet]: featureSet.name,
+    [MODEL_METADATA_KEYS.encoding]: JSON.stringify(encoding),
+    [MODEL_METADATA_KEYS.featureNames]: JSON.stringify(featureNames),
+    [MODEL_METADATA_KEYS.threshold]: String(DECISION_THRESHOLD),
+    [MODEL_METADATA_KEYS.modelName]: input.modelName,
+  };
+  const fitted =
+    trainer === 'gbdt'
+      ? fitTrees(xTrain, train.labels, width, params as GbdtParams, seed)
+      : fitLinear(xTrain, train.labels, width, params as LogisticRegressionParams);
+  const modelBytes = fitted.export({ featureNames, metadata });
   return {
     modelBytes,
     featureSet: featureSet.name,
     encoding,
     featureNames,
+    trainer,
     params,
     metrics: {
-      train: evaluateBinary(predictProbabilities(model, xTrain, width), train.labels, DECISION_THRESHOLD),
+      train: evaluateBinary(fitted.predict(xTrain), train.labels, DECISION_THRESHOLD),
       test: evaluateBinary(
-        predictProbabilities(model, featureSet.encode(test.rows, encoding), width),
+        fitted.predict(featureSet.encode(test.rows, encoding)),
         test.labels,
         DECISION_THRESHOLD,
       ),
     },
+  };
+}
+
+/** A fitted model as training needs it: scores for evaluation, ONNX bytes for serving. */
+interface FittedClassifier {
+  predict(x: Float32Array): Float64Array;
+  export(opts: { featureNames: string[]; metadata: Record<string, string> }): Uint8Array;
+}
+
+function fitLinear(
+  x: Float32Array,
+  y: Uint8Array,
+  width: number,
+  params: LogisticRegressionParams,
+): FittedClassifier {
+  const model = fitLogisticRegression(x, y, width, params);
+  return {
+    predict: (rows) => predictProbabilities(model, rows, width),
+    export: (opts) => exportLogisticRegression(model, opts),
+  };
+}
+
+/**
+ * Trees stop early on a slice of the train split (never the test split, which stays honest);
+ * the slice is chosen by the same seeded splitter, so the fit is deterministic.
+ */
+function fitTrees(
+  x: Float32Array,
+  y: Uint8Array,
+  width: number,
+  params: GbdtParams,
+  seed: number,
+): FittedClassifier {
+  const holdout = splitTrainTest(y.length, { seed: seed + 1, testFraction: EARLY_STOPPING_SHARE });
+  const rowsOf = (indices: Uint32Array) => {
+    const out = new Float32Array(indices.length * width);
+    indices.forEach((row, i) => out.set(x.subarray(row * width, (row + 1) * width), i * width));
+    return out;
+  };
+  const labelsOf = (indices: Uint32Array) => Uint8Array.from(indices, (i) => y[i] ?? 0);
+  const model = fitGradientBoostedTrees(rowsOf(holdout.train), labelsOf(holdout.train), width, params, {
+    x: rowsOf(holdout.test),
+    y: labelsOf(holdout.test),
+  });
+  return {
+    predict: (rows) => predictGbdtProbabilities(model, rows, width),
+    export: (opts) => exportGradientBoostedTrees(model, opts),
   };
 }
