@@ -168,7 +168,9 @@ function fitTrees(
   const holdout = splitTrainTest(y.length, { seed: seed + 1, testFraction: EARLY_STOPPING_SHARE });
   const rowsOf = (indices: Uint32Array) => {
     const out = new Float32Array(indices.length * width);
-    indices.forEach((row, i) => out.set(x.subarray(row * width, (row + 1) * width), i * width));
+    indices.forEach((row, i) => {
+      out.set(x.subarray(row * width, (row + 1) * width), i * width);
+    });
     return out;
   };
   const labelsOf = (indices: Uint32Array) => Uint8Array.from(indices, (i) => y[i] ?? 0);
