@@ -47,10 +47,11 @@ export async function modelsCommand(
       (m.test as Record<string, unknown> | undefined)?.[k];
     console.log(
       table(
-        ['version', 'stage', 'auc', 'logloss', 'created', 'run', 'artifact sha256'],
+        ['version', 'stage', 'trainer', 'auc', 'logloss', 'created', 'run', 'artifact sha256'],
         versions.map((v) => [
           v.version,
           v.stage,
+          String(v.params.trainer ?? 'logreg'),
           num(metric(v.metrics, 'auc')),
           num(metric(v.metrics, 'logLoss')),
           v.createdAt,
