@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { AssemblyStack } from './template/cloud-assembly.ts';
+import { type AssemblyStack, findAsset } from './template/cloud-assembly.ts';
 
 function listFiles(dir: string, prefix = ''): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -26,7 +26,7 @@ export async function deployBucketAssets(
     const bucket = String(resolve(p.DestinationBucketName));
     const prefix = p.DestinationBucketKeyPrefix ? String(resolve(p.DestinationBucketKeyPrefix)) : '';
     for (const key of (p.SourceObjectKeys as unknown[] | undefined) ?? []) {
-      const asset = stack.assets.get(String(resolve(key)).replace(/\.zip$/, ''));
+      const asset = findAsset(stack, String(resolve(key)));
       if (asset?.packaging !== 'zip') {
         warnings.push(`${logicalId}: source asset ${String(key)} is not a folder in cdk.out; not copied`);
         continue;

@@ -19,9 +19,10 @@ import { createGatewayListener } from './gateway/server.ts';
 import { registerFunctions } from './lambda/from-template.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
 import { classifyResources, type ResourceReport } from './resource-support.ts';
-import { LOCAL_REGION, stackResolution } from './stack-resolution.ts';
+import { stackResolution } from './stack-resolution.ts';
 import { loadCloudAssembly } from './template/cloud-assembly.ts';
 import { resolveValue } from './template/intrinsics.ts';
+import { DEFAULT_LOCAL_REGION } from './template/pseudo-parameters.ts';
 
 export interface PlatformOptions {
   /** Folder of the synthesized cloud assembly. */
@@ -167,8 +168,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
       // Only the SDK's standard settings: handlers never ask "am I local?".
       const sdkEnvironment: Record<string, string> = {
-        AWS_REGION: LOCAL_REGION,
-        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_REGION: DEFAULT_LOCAL_REGION,
+        AWS_DEFAULT_REGION: DEFAULT_LOCAL_REGION,
         ...localSdkEnv({ s3: s3.endpoint, dynamoDb: dynamo.endpoint }),
         AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
         // Node 20 is supported here; the SDK's notice about its future end of support is noise in logs.
@@ -246,7 +247,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       describe: () => ({
         url,
         apiKey,
-        region: LOCAL_REGION,
+        region: DEFAULT_LOCAL_REGION,
         endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, lambda: lambdaEndpoint },
         dataDir,
         stacks: Object.fromEntries(stacks.map((s) => [s.stackName, s])),

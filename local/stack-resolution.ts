@@ -4,9 +4,7 @@ import { localResourceName } from './emulators/names.ts';
 import { refOf } from './template/cfn-template.ts';
 import type { AssemblyStack } from './template/cloud-assembly.ts';
 import type { ResolveContext } from './template/intrinsics.ts';
-
-export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
+import { DEFAULT_LOCAL_REGION, LOCAL_ACCOUNT_ID } from './template/pseudo-parameters.ts';
 
 export interface StackResolution {
   /** Logical id → local physical name, for tables, buckets and functions. */
@@ -20,7 +18,7 @@ export interface StackResolution {
 export function stackResolution(stack: AssemblyStack, s3Endpoint: string): StackResolution {
   const resources = stack.template.Resources ?? {};
   const arn = (service: string, rest: string) =>
-    `arn:aws:${service}:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${rest}`;
+    `arn:aws:${service}:${DEFAULT_LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${rest}`;
   const physical = new Map<string, string>();
   for (const [id, r] of Object.entries(resources)) {
     const p = r.Properties ?? {};
@@ -45,8 +43,8 @@ export function stackResolution(stack: AssemblyStack, s3Endpoint: string): Stack
   }
 
   const ctx: ResolveContext = {
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
+    region: DEFAULT_LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
     stackName: stack.stackName,
     template: stack.template,
     ref(logicalId) {

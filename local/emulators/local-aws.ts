@@ -1,4 +1,5 @@
 // The credentials and SDK settings that point AWS SDK v3 clients (ours and the functions') at the emulators.
+import { DEFAULT_LOCAL_REGION } from '../template/pseudo-parameters.ts';
 
 /**
  * Static credentials the emulators accept. s3rver rejects every access key id but its built-in
@@ -12,7 +13,7 @@ export const LOCAL_CREDENTIALS: { readonly accessKeyId: string; readonly secretA
 };
 
 /** The region local clients sign for; the emulators ignore it. */
-export const LOCAL_CLIENT_REGION = 'us-east-1';
+export const LOCAL_CLIENT_REGION = DEFAULT_LOCAL_REGION;
 
 /** Emulator endpoints to put in a function worker's environment. */
 export interface LocalEndpoints {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ResourceReport } from '../resource-support.ts';
 import type { StackResolution } from '../stack-resolution.ts';
 import { refOf } from '../template/cfn-template.ts';
-import type { AssemblyStack } from '../template/cloud-assembly.ts';
+import { type AssemblyStack, findAsset } from '../template/cloud-assembly.ts';
 import type { LambdaService } from './lambda-service.ts';
 
 export interface FunctionWiring {
@@ -26,9 +26,7 @@ export function registerFunctions(stack: AssemblyStack, wiring: FunctionWiring):
   for (const [logicalId, r] of Object.entries(resources)) {
     if (r.Type !== 'AWS::Lambda::Function' || !report.emulated.includes(logicalId)) continue;
     const p = r.Properties ?? {};
-    const asset = stack.assets.get(
-      String((p.Code as { S3Key?: unknown } | undefined)?.S3Key ?? '').replace(/\.zip$/, ''),
-    );
+    const asset = findAsset(stack, String((p.Code as { S3Key?: unknown } | undefined)?.S3Key ?? ''));
     if (!asset) {
       report.warnings.push(`${logicalId}: its code asset is not in cdk.out; not started`);
       continue;

@@ -156,14 +156,19 @@ function parseEnvironment(environment: string | undefined): AssemblyStack['envir
  * Throws naming the key and stack when the assembly has no such asset.
  */
 export function assetForS3Key(stack: AssemblyStack, s3Key: string): StackAsset {
-  for (const asset of stack.assets.values()) {
-    if (asset.objectKeys.includes(s3Key)) return asset;
-  }
-  const byHash = stack.assets.get(s3Key.replace(/\.[^./]*$/, ''));
-  if (byHash) return byHash;
+  const asset = findAsset(stack, s3Key);
+  if (asset) return asset;
   throw new Error(
     `stack ${stack.stackName} has no asset for S3 key "${s3Key}" (is cdk.out from another synth?)`,
   );
+}
+
+/** The asset published under `s3Key` (e.g. `<hash>.zip`), or undefined when cdk.out lacks it. */
+export function findAsset(stack: AssemblyStack, s3Key: string): StackAsset | undefined {
+  for (const asset of stack.assets.values()) {
+    if (asset.objectKeys.includes(s3Key)) return asset;
+  }
+  return stack.assets.get(s3Key.replace(/\.[^./]*$/, ''));
 }
 
 /** The stack named `stackName` (or with that artifact id); throws listing the stacks there are. */

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadCloudAssembly } from '../../local/template/cloud-assembly.ts';
+import { assetForS3Key, loadCloudAssembly } from '../../local/template/cloud-assembly.ts';
 
 const MB = 1024 * 1024;
 const assembly = loadCloudAssembly(fileURLToPath(new URL('../../cdk.out', import.meta.url)));
@@ -19,10 +19,8 @@ function sizeOf(path: string): number {
 }
 
 function assetOf(code: unknown): string {
-  const key = String((code as { S3Key?: unknown }).S3Key ?? '').replace(/\.zip$/, '');
-  const asset = stack?.assets.get(key);
-  if (!asset) throw new Error(`no asset for ${key}`);
-  return asset.path;
+  if (!stack) throw new Error('no MlopsStack in cdk.out');
+  return assetForS3Key(stack, String((code as { S3Key?: unknown }).S3Key ?? '')).path;
 }
 
 const layerDir = assetOf(

@@ -5,6 +5,7 @@ import { seededRandom } from '../random.ts';
 import { binRows, MAX_BINS } from './gbdt-binning.ts';
 import { type GbdtTree, growTree, treeValue } from './gbdt-tree.ts';
 import { logLoss } from './metrics.ts';
+import { sigmoid } from './sigmoid.ts';
 
 export type { GbdtLeaf, GbdtNode, GbdtSplit, GbdtTree } from './gbdt-tree.ts';
 export { isLeaf } from './gbdt-tree.ts';
@@ -129,9 +130,6 @@ function checkRows(x: Float32Array, y: Uint8Array, nFeatures: number, what: stri
   if (badLabel >= 0) throw new RangeError(`${what} y[${badLabel}] is ${y[badLabel]}; labels must be 0 or 1`);
   return n;
 }
-
-/** σ(z) without overflow. */
-const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /** `size` of the indices 0…n−1, drawn without replacement (partial Fisher–Yates), ascending. */
 function sampleRows(n: number, size: number, uniform: () => number): Uint32Array {

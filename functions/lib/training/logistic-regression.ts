@@ -1,6 +1,7 @@
 // L2-regularised logistic regression in pure TypeScript: standardise, then minimise with L-BFGS.
 import { InvalidRequest } from '../errors.ts';
 import { minimiseLbfgs } from './lbfgs.ts';
+import { sigmoid } from './sigmoid.ts';
 
 /** Hyperparameters of `fitLogisticRegression`. All numbers, so they travel as `Record<string, number>`. */
 export interface LogisticRegressionParams {
@@ -128,9 +129,6 @@ function sparseRows(x: Float32Array, n: number, p: number) {
 
 /** log(1 + eᶻ) without overflow. */
 const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
-
-/** σ(z) without overflow. */
-const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /**
  * Fit P(y = 1 | x) by L2-regularised maximum likelihood. `x` is row-major, `y` holds 0/1 labels.
