@@ -24,6 +24,11 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const json = process.argv.includes('--json');
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5_000);
 const say = (line: string) => !json && console.log(line);
+if (process.argv.includes('training')) {
+  // `npm run bench -- training`: the trainers' throughput instead of the gateway's.
+  await (await import('./training.ts')).runTrainingBench({ json });
+  process.exit(0);
+}
 
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { modelsCommand } from './commands/models.ts';
 import { predictCommand } from './commands/predict.ts';
+import { runsCommand } from './commands/runs.ts';
 import { trainCommand } from './commands/train.ts';
 import { resolveTarget } from './target.ts';
 
@@ -13,9 +14,16 @@ const USAGE = `usage: mlops <command> [options]
   predict <model> --file rows.json | --instances '[{…}]'   score rows with the model's serving version
   models list                                              models with their Production and latest versions
   models show <model>                                      a model's versions, stages, metrics and lineage
-  train [--trainer logreg|gbdt] [--model m] [--dataset s3://…] [--promote]
-                                                           train and register a Staging version (seed dataset by default);
-                                                           --promote also makes it the Production version
+  models promote <model> <version> [--reason "…"]          make a version the Production version (conditional write)
+  models archive <model> <version> [--reason "…"]          archive a version that is not Production
+  train [--trainer logreg|gbdt|container] [--model m] [--dataset s3://…|file.json] [--run-id id]
+        [--params '{"l2":0.5}'] [--subgroup origin_region|distance_band|day_part] [--min-auc 0.6]
+        [--image ecr-uri] [--promote]
+                                                           run the training pipeline (seed dataset by default), step by
+                                                           step, and register a Staging version; --promote also makes it
+                                                           the Production version
+  runs list [--model m]                                    recent training runs
+  runs show <runId>                                        a run's steps: status, duration, output, error
   status                                                   where the platform is and what it exposes
 
 options:
@@ -33,11 +41,17 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       file: { type: 'string' },
       instances: { type: 'string' },
-      model: { type: 'string', default: 'flight-delay' },
+      model: { type: 'string' },
       dataset: { type: 'string' },
       'feature-set': { type: 'string', default: 'flights-v1' },
       promote: { type: 'boolean', default: false },
       trainer: { type: 'string' },
+      'run-id': { type: 'string' },
+      params: { type: 'string' },
+      subgroup: { type: 'string' },
+      'min-auc': { type: 'string' },
+      image: { type: 'string' },
+      reason: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -59,13 +73,31 @@ async function main(argv: string[]): Promise<number> {
         json: values.json,
       });
     case 'models':
-      return modelsCommand(target, { action: rest[0] ?? 'list', model: rest[1], json: values.json });
+      return modelsCommand(target, {
+        action: rest[0] ?? 'list',
+        model: rest[1],
+        version: rest[2],
+        reason: values.reason,
+        json: values.json,
+      });
+    case 'runs':
+      return runsCommand(target, {
+        action: rest[0] ?? 'list',
+        runId: rest[1],
+        model: values.model,
+        json: values.json,
+      });
     case 'train':
       return trainCommand(target, {
-        model: values.model,
+        model: values.model ?? 'flight-delay',
         dataset: values.dataset,
         featureSet: values['feature-set'],
         trainer: values.trainer,
+        runId: values['run-id'],
+        params: values.params,
+        subgroup: values.subgroup,
+        minAuc: values['min-auc'],
+        image: values.image,
         promote: values.promote,
         json: values.json,
       });

@@ -18,7 +18,12 @@ export interface Target {
   readonly clientConfig: {
     readonly region?: string;
     readonly credentials?: { accessKeyId: string; secretAccessKey: string };
-    readonly endpoints: { readonly s3?: string; readonly dynamodb?: string; readonly lambda?: string };
+    readonly endpoints: {
+      readonly s3?: string;
+      readonly dynamodb?: string;
+      readonly lambda?: string;
+      readonly sfn?: string;
+    };
   };
 }
 
@@ -26,7 +31,8 @@ interface LocalState {
   url: string;
   apiKey: string;
   region: string;
-  endpoints: { s3: string; dynamodb: string; lambda: string };
+  /** `sfn` is absent in state files written before Step Functions ran locally. */
+  endpoints: { s3: string; dynamodb: string; lambda: string; sfn?: string };
   stacks: Record<string, { outputs: Record<string, string> }>;
 }
 
@@ -62,7 +68,8 @@ export async function resolveTarget(
       clientConfig: {
         region: state.region,
         credentials: { ...LOCAL_CREDENTIALS },
-        endpoints: state.endpoints,
+        // Never let a local target's client fall through to AWS: all APIs share the gateway port.
+        endpoints: { ...state.endpoints, sfn: state.endpoints.sfn ?? state.endpoints.lambda },
       },
     };
   }
@@ -87,7 +94,7 @@ export async function resolveTarget(
 }
 
 /** Options for an SDK v3 client of `service` against the target. */
-export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lambda') {
+export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lambda' | 'sfn') {
   const endpoint = target.clientConfig.endpoints[service];
   return {
     ...(target.clientConfig.region ? { region: target.clientConfig.region } : {}),
@@ -96,8 +103,8 @@ export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lamb
     ...(service === 's3' && endpoint
       ? {
           forcePathStyle: true,
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
         }
       : {}),
   } as const;

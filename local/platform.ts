@@ -1,6 +1,7 @@
 // Brings up the whole platform on 127.0.0.1 from the synthesized template (DESIGN.md parity
 // rule): tables on dynalite, buckets on s3rver, functions in worker pools with the template's
-// environment, the REST API with keys, throttles and alias weights, and the seed datasets.
+// environment, the REST API with keys, throttles and alias weights, the state machines (and
+// the SNS topics their tasks publish to), and the seed datasets.
 // Whatever the template declares that has no local counterpart is reported by logical id.
 import { mkdirSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -19,7 +20,12 @@ import { createGatewayListener } from './gateway/server.ts';
 import { registerFunctions } from './lambda/from-template.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
 import { classifyResources, type ResourceReport } from './resource-support.ts';
+import { localTrainingJob, SAGEMAKER_TRAINING_SYNC } from './sagemaker/training-job.ts';
+import { LocalTopics, readTopics, SNS_PUBLISH_RESOURCE } from './sns/local-topics.ts';
 import { stackResolution } from './stack-resolution.ts';
+import { LocalStepFunctions } from './stepfunctions/local-step-functions.ts';
+import type { TaskIntegration } from './stepfunctions/task-handlers.ts';
+import { readStateMachines } from './stepfunctions/template-state-machines.ts';
 import { loadCloudAssembly } from './template/cloud-assembly.ts';
 import { resolveValue } from './template/intrinsics.ts';
 import { DEFAULT_LOCAL_REGION } from './template/pseudo-parameters.ts';
@@ -40,6 +46,25 @@ export interface PlatformOptions {
    * The throttle check still runs on every request.
    */
   readonly throttleOverride?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Passed to the Step Functions engine (see LocalStepFunctionsOptions). */
+  readonly stepFunctions?: {
+    /** Pause before every Retry, in ms, instead of the ASL's intervals (tests). */
+    readonly retryDelayMs?: number;
+    /**
+     * Task integrations by Resource ARN, e.g. `arn:aws:states:::sagemaker:createTrainingJob.sync`;
+     * a function is given the platform's endpoints first (an integration may need S3).
+     */
+    readonly integrations?:
+      | Readonly<Record<string, TaskIntegration>>
+      | ((host: IntegrationHost) => Readonly<Record<string, TaskIntegration>>);
+  };
+}
+
+/** What a task integration may use of the platform it runs in. */
+export interface IntegrationHost {
+  readonly endpoints: Platform['endpoints'];
+  readonly dataDir: string;
+  readonly lambda: LambdaService;
 }
 
 export interface StackInfo {
@@ -48,16 +73,29 @@ export interface StackInfo {
   readonly tables: Record<string, string>;
   readonly buckets: Record<string, string>;
   readonly functions: Record<string, string>;
+  /** Logical id → state machine ARN. */
+  readonly stateMachines: Record<string, string>;
+  /** Logical id → topic ARN. */
+  readonly topics: Record<string, string>;
 }
 
 export interface Platform {
   readonly url: string;
   readonly baseUrl: string;
   readonly apiKey: string;
-  readonly endpoints: { readonly s3: string; readonly dynamodb: string; readonly lambda: string };
+  readonly endpoints: {
+    readonly s3: string;
+    readonly dynamodb: string;
+    readonly lambda: string;
+    readonly sfn: string;
+  };
   readonly stacks: readonly StackInfo[];
   readonly report: ResourceReport;
   readonly lambda: LambdaService;
+  /** The state machines and their executions (served on `endpoints.sfn`). */
+  readonly stepFunctions: LocalStepFunctions;
+  /** The SNS topics: messages land in `<dataDir>/sns/<topic>.jsonl`. */
+  readonly sns: LocalTopics;
   /** `local.json` content: how the CLI and scripts find this platform. */
   describe(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -137,6 +175,25 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const reports: ResourceReport[] = [];
     const s3Client = localS3Client(s3.endpoint);
     const dynamoClient = localDynamoDbClient(dynamo.endpoint);
+    const sns = new LocalTopics({ dataDir, log });
+    const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, lambda: lambdaEndpoint, sfn: baseUrl };
+    const integrations = options.stepFunctions?.integrations;
+    // Tasks call functions only once an execution runs; by then every stack's functions are registered.
+    const stepFunctions = new LocalStepFunctions({
+      invokeLambda: (ref, event) => lambda.invoke(ref, event).then((r) => r.result),
+      log,
+      dataDir,
+      ...(options.stepFunctions?.retryDelayMs === undefined
+        ? {}
+        : { retryDelayMs: options.stepFunctions.retryDelayMs }),
+      integrations: {
+        [SNS_PUBLISH_RESOURCE]: sns.publishTask,
+        // SageMaker is not emulated: its training jobs run the TypeScript trainer (logged as such).
+        [SAGEMAKER_TRAINING_SYNC]: localTrainingJob({ s3: s3Client }),
+        ...(typeof integrations === 'function' ? integrations({ endpoints, dataDir, lambda }) : integrations),
+      },
+    });
+    cleanups.push(() => stepFunctions.close());
 
     for (const stack of assembly.stacks) {
       const resources = stack.template.Resources ?? {};
@@ -172,6 +229,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         AWS_DEFAULT_REGION: DEFAULT_LOCAL_REGION,
         ...localSdkEnv({ s3: s3.endpoint, dynamoDb: dynamo.endpoint }),
         AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
+        AWS_ENDPOINT_URL_SFN: baseUrl,
         // Node 20 is supported here; the SDK's notice about its future end of support is noise in logs.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };
@@ -186,6 +244,23 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       });
 
       report.warnings.push(...(await deployBucketAssets(stack, s3Client, resolveIn)));
+
+      const topics = readTopics(stack, resolution, dataDir);
+      report.warnings.push(...topics.warnings);
+      const topicArns = Object.fromEntries(topics.topics.map((t) => [t.logicalId, sns.addTopic(t.name)]));
+      const machines = readStateMachines(stack, resolution);
+      report.warnings.push(...machines.warnings);
+      const stateMachineArns: Record<string, string> = {};
+      for (const spec of machines.machines) {
+        try {
+          report.warnings.push(...stepFunctions.addStateMachine(spec));
+          stateMachineArns[spec.logicalId] = spec.arn;
+        } catch (err) {
+          report.warnings.push(
+            `${spec.logicalId}: state machine cannot run locally: ${(err as Error).message}`,
+          );
+        }
+      }
 
       const apiSetup = readRestApiSetup({ Resources: resources }, resolveIn);
       report.warnings.push(...apiSetup.warnings);
@@ -214,6 +289,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         tables: Object.fromEntries(tables.map((t) => [t.logicalId, t.tableName])),
         buckets: Object.fromEntries(buckets.map((b) => [b.logicalId, b.bucketName])),
         functions,
+        stateMachines: stateMachineArns,
+        topics: topicArns,
       });
     }
 
@@ -221,7 +298,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const apiKeysByValue = new Map([...keys].map(([id, value]) => [value, id]));
     const accessLog = new AccessLog(join(dataDir, 'logs', 'api-access.log'));
     cleanups.push(() => accessLog.close());
-    listener = createGatewayListener({ apis, apiKeys: apiKeysByValue, lambda, accessLog });
+    listener = createGatewayListener({ apis, apiKeys: apiKeysByValue, lambda, stepFunctions, accessLog });
     server.keepAliveTimeout = 65_000;
 
     const firstApi = apis[0];
@@ -240,15 +317,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       url,
       baseUrl,
       apiKey,
-      endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, lambda: lambdaEndpoint },
+      endpoints,
       stacks,
       report,
       lambda,
+      stepFunctions,
+      sns,
       describe: () => ({
         url,
         apiKey,
         region: DEFAULT_LOCAL_REGION,
-        endpoints: { s3: s3.endpoint, dynamodb: dynamo.endpoint, lambda: lambdaEndpoint },
+        endpoints,
         dataDir,
         stacks: Object.fromEntries(stacks.map((s) => [s.stackName, s])),
       }),

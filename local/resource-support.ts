@@ -20,6 +20,8 @@ const EMULATED = new Set([
   'AWS::ApiGateway::UsagePlanKey',
   'AWS::ApiGateway::GatewayResponse',
   'Custom::CDKBucketDeployment',
+  'AWS::StepFunctions::StateMachine',
+  'AWS::SNS::Topic',
 ]);
 
 /** Types that change nothing a local run can observe, with the reason shown to the user. */
@@ -32,6 +34,7 @@ const NO_LOCAL_MEANING: Readonly<Record<string, string>> = {
   'AWS::Logs::LogGroup': 'function logs go to <dataDir>/logs/<function>.log',
   'AWS::ApiGateway::Account': 'account-level API Gateway logging role',
   'AWS::CDK::Metadata': 'CDK metadata',
+  'AWS::SNS::TopicPolicy': 'topic policies are not enforced locally',
 };
 
 export interface ResourceReport {

@@ -1,13 +1,15 @@
 // What each resource of a stack is called locally and what its Ref and attributes resolve to:
 // the resolution context the runtime gives the intrinsic resolver (local/template/).
 import { localResourceName } from './emulators/names.ts';
+import { localTopicName, topicArn } from './sns/local-topics.ts';
+import { stateMachineArn } from './stepfunctions/arns.ts';
 import { refOf } from './template/cfn-template.ts';
 import type { AssemblyStack } from './template/cloud-assembly.ts';
 import type { ResolveContext } from './template/intrinsics.ts';
 import { DEFAULT_LOCAL_REGION, LOCAL_ACCOUNT_ID } from './template/pseudo-parameters.ts';
 
 export interface StackResolution {
-  /** Logical id → local physical name, for tables, buckets and functions. */
+  /** Logical id → local physical name, for tables, buckets, functions, state machines and topics. */
   readonly physical: ReadonlyMap<string, string>;
   /** `AWS::Lambda::Version` logical id → its version number. */
   readonly versionNumbers: ReadonlyMap<string, string>;
@@ -29,6 +31,10 @@ export function stackResolution(stack: AssemblyStack, s3Endpoint: string): Stack
       physical.set(id, localResourceName(stack.stackName, id, 'bucket', explicit('BucketName')));
     } else if (r.Type === 'AWS::Lambda::Function') {
       physical.set(id, localResourceName(stack.stackName, id, 'function', explicit('FunctionName')));
+    } else if (r.Type === 'AWS::StepFunctions::StateMachine') {
+      physical.set(id, localResourceName(stack.stackName, id, 'stateMachine', explicit('StateMachineName')));
+    } else if (r.Type === 'AWS::SNS::Topic') {
+      physical.set(id, localTopicName(stack.stackName, id, p));
     }
   }
   // Published versions are numbered per function in template order, as successive deploys would.
@@ -50,6 +56,10 @@ export function stackResolution(stack: AssemblyStack, s3Endpoint: string): Stack
     ref(logicalId) {
       const r = resources[logicalId];
       if (!r) return undefined;
+      // These two answer Ref with their ARN, not their name.
+      if (r.Type === 'AWS::StepFunctions::StateMachine')
+        return stateMachineArn(physical.get(logicalId) ?? '');
+      if (r.Type === 'AWS::SNS::Topic') return topicArn(physical.get(logicalId) ?? '');
       const known = physical.get(logicalId);
       if (known) return known;
       switch (r.Type) {
@@ -86,6 +96,14 @@ export function stackResolution(stack: AssemblyStack, s3Endpoint: string): Stack
           return arn('lambda', `function:${id}`);
         case 'AWS::Lambda::Version.Version':
           return versionNumbers.get(logicalId);
+        case 'AWS::StepFunctions::StateMachine.Arn':
+          return stateMachineArn(id);
+        case 'AWS::StepFunctions::StateMachine.Name':
+          return id;
+        case 'AWS::SNS::Topic.TopicArn':
+          return topicArn(id);
+        case 'AWS::SNS::Topic.TopicName':
+          return id;
         case 'AWS::ApiGateway::RestApi.RootResourceId':
           return `${logicalId}-root`;
         default:

@@ -1,4 +1,4 @@
-// `mlops models list | show <model>`: the registry, read with the same code the functions use.
+// `mlops models list | show | promote | archive`: the registry, through the same code the functions use.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
@@ -16,9 +16,23 @@ function registryFor(target: Target): DynamoDbModelRegistry {
 
 export async function modelsCommand(
   target: Target,
-  args: { action: string; model?: string; json: boolean },
+  args: { action: string; model?: string; version?: string; reason?: string; json: boolean },
 ): Promise<number> {
   const registry = registryFor(target);
+  if (args.action === 'promote' || args.action === 'archive') {
+    const version = Number(args.version);
+    if (!args.model || !Number.isInteger(version) || version < 1)
+      throw new Error(`usage: mlops models ${args.action} <model> <version> [--reason "…"]`);
+    const actor = `mlops-cli (${process.env.USER ?? 'unknown user'})`;
+    const opts = { actor, ...(args.reason ? { reason: args.reason } : {}) };
+    const changed =
+      args.action === 'promote'
+        ? await registry.promoteToProduction(args.model, version, opts)
+        : await registry.archiveVersion(args.model, version, opts);
+    if (args.json) console.log(JSON.stringify(changed, null, 2));
+    else console.log(`${changed.model} v${changed.version} is now ${changed.stage}`);
+    return 0;
+  }
   if (args.action === 'list') {
     const models = await registry.listModels();
     if (args.json) console.log(JSON.stringify(models, null, 2));
@@ -62,5 +76,5 @@ export async function modelsCommand(
     );
     return 0;
   }
-  throw new Error(`unknown action "models ${args.action}": use list or show`);
+  throw new Error(`unknown action "models ${args.action}": use list, show, promote or archive`);
 }

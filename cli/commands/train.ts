@@ -1,57 +1,138 @@
-// `mlops train`: runs the train function (local or AWS, same Lambda Invoke call) and prints
-// the registered version.
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+// `mlops train`: starts a training pipeline run (local or AWS, the same Step Functions call),
+// shows each step as it progresses, and ends with the run id and the registered version — or
+// the failing step and its reason, with a non-zero exit.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
+import { DynamoDbRunLog } from '../../functions/lib/runs/dynamodb-run-log.ts';
+import { DATASETS_PREFIX, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
 import { num } from '../format.ts';
+import {
+  followTrainingRun,
+  formatStep,
+  newRunId,
+  type PipelineClients,
+  startTrainingRun,
+} from '../pipeline-client.ts';
 import { clientOptions, type Target } from '../target.ts';
 
 export interface TrainArgs {
   readonly model: string;
+  /** `s3://…` or a local file, uploaded to the data bucket first. */
   readonly dataset?: string;
   readonly featureSet: string;
   readonly trainer?: string;
+  readonly runId?: string;
+  readonly params?: string;
+  readonly subgroup?: string;
+  readonly minAuc?: string;
+  readonly image?: string;
   readonly promote: boolean;
   readonly json: boolean;
 }
 
-export async function trainCommand(target: Target, args: TrainArgs): Promise<number> {
-  const functionName = target.outputs.TrainFunctionName;
-  if (!functionName) throw new Error('the stack has no TrainFunctionName output');
-  const datasetUri = args.dataset ?? target.outputs.SeedDatasetUri;
-  const lambda = new LambdaClient(clientOptions(target, 'lambda'));
-  console.error(`training ${args.model} on ${datasetUri} …`);
-  const out = await lambda.send(
-    new InvokeCommand({
-      FunctionName: functionName,
-      Payload: Buffer.from(
-        JSON.stringify({
-          model: args.model,
-          datasetUri,
-          featureSet: args.featureSet,
-          ...(args.trainer ? { trainer: args.trainer } : {}),
-          promote: args.promote,
-          createdBy: 'mlops-cli',
-        }),
-      ),
-    }),
+/** Clients for the pipeline on `target`. */
+export function pipelineClients(target: Target): PipelineClients {
+  const tableName = target.outputs.RunsTableName;
+  if (!tableName) throw new Error('the stack has no RunsTableName output (deploy or start a newer platform)');
+  return {
+    sfn: new SFNClient(clientOptions(target, 'sfn')),
+    runLog: new DynamoDbRunLog(
+      DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(target, 'dynamodb'))),
+      tableName,
+    ),
+  };
+}
+
+/** A local file goes to `datasets/uploads/{sha256 prefix}/{name}` in the data bucket (overwrite-by-key). */
+async function datasetUriFor(target: Target, dataset: string | undefined): Promise<string> {
+  if (!dataset) {
+    const seed = target.outputs.SeedDatasetUri;
+    if (!seed) throw new Error('no --dataset given and the stack has no SeedDatasetUri output');
+    return seed;
+  }
+  if (dataset.startsWith('s3://')) return dataset;
+  const bucket = target.outputs.DataBucketName;
+  if (!bucket) throw new Error('the stack has no DataBucketName output to upload the dataset to');
+  const body = readFileSync(dataset);
+  const key = `${DATASETS_PREFIX}uploads/${createHash('sha256').update(body).digest('hex').slice(0, 16)}/${basename(dataset)}`;
+  await new S3Client(clientOptions(target, 's3')).send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
   );
-  const payload = JSON.parse(
-    Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8') || 'null',
-  ) as Record<string, unknown>;
-  if (out.FunctionError) {
-    console.error(`training failed: ${String(payload?.errorType)}: ${String(payload?.errorMessage)}`);
+  console.error(`uploaded ${dataset} → ${s3Uri(bucket, key)}`);
+  return s3Uri(bucket, key);
+}
+
+function parseParams(text: string | undefined): Record<string, number> | undefined {
+  if (text === undefined) return undefined;
+  const parsed = JSON.parse(text) as unknown;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`--params must be a JSON object of numbers, e.g. '{"l2":0.5}'`);
+  return parsed as Record<string, number>;
+}
+
+export async function trainCommand(target: Target, args: TrainArgs): Promise<number> {
+  const stateMachineArn = target.outputs.TrainingPipelineArn;
+  if (!stateMachineArn) throw new Error('the stack has no TrainingPipelineArn output');
+  const clients = pipelineClients(target);
+  const runId = args.runId ?? newRunId(args.model);
+  const datasetUri = await datasetUriFor(target, args.dataset);
+  const params = parseParams(args.params);
+  const request = {
+    runId,
+    model: args.model,
+    datasetUri,
+    featureSet: args.featureSet,
+    requestedBy: `mlops-cli (${process.env.USER ?? 'unknown user'})`,
+    ...(args.trainer ? { trainer: args.trainer as 'logreg' } : {}),
+    ...(params ? { params } : {}),
+    ...(args.subgroup ? { subgroupColumn: args.subgroup } : {}),
+    ...(args.minAuc
+      ? { gates: { minAuc: Number(args.minAuc), maxSubgroupAucGap: 0.1, minSubgroupRows: 200 } }
+      : {}),
+    ...(args.image
+      ? { container: { image: args.image, instanceType: 'ml.m5.xlarge', maxRuntimeSeconds: 3600 } }
+      : {}),
+  };
+  const executionArn = await startTrainingRun(clients, stateMachineArn, request);
+  if (!args.json)
+    console.error(`run ${runId}: training ${args.model} (${args.trainer ?? 'logreg'}) on ${datasetUri}`);
+  const outcome = await followTrainingRun(clients, { executionArn, runId }, (step) => {
+    if (!args.json) console.error(formatStep(step));
+  });
+  if (outcome.status !== 'SUCCEEDED' || !outcome.registration) {
+    const step = outcome.run?.failedStep ?? 'unknown step';
+    const reason = outcome.run?.error
+      ? `${outcome.run.error.name}: ${outcome.run.error.message}`
+      : `${outcome.error ?? outcome.status}: ${outcome.cause ?? ''}`;
+    if (args.json)
+      console.log(JSON.stringify({ runId, status: outcome.status, failedStep: step, reason }, null, 2));
+    else console.error(`run ${runId} failed at step ${step}: ${reason}`);
     return 1;
   }
+  const registry = new DynamoDbModelRegistry(
+    DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(target, 'dynamodb'))),
+    target.outputs.RegistryTableName ?? '',
+  );
+  let version = await registry.getVersion(args.model, outcome.registration.version);
+  if (args.promote && version) {
+    version = await registry.promoteToProduction(args.model, version.version, {
+      actor: request.requestedBy,
+      reason: `mlops train --promote (run ${runId})`,
+    });
+  }
   if (args.json) {
-    console.log(JSON.stringify(payload, null, 2));
+    console.log(JSON.stringify({ runId, status: outcome.status, version }, null, 2));
     return 0;
   }
-  const version = payload.version as {
-    version: number;
-    stage: string;
-    metrics: { test?: { auc?: number; logLoss?: number } };
-  };
+  const test = version?.metrics.test as { auc?: number; logLoss?: number } | undefined;
   console.log(
-    `run ${String(payload.runId)} → ${args.model} v${version.version} (${version.stage}), test AUC ${num(version.metrics.test?.auc)}, log loss ${num(version.metrics.test?.logLoss)}`,
+    `run ${runId} → ${args.model} v${outcome.registration.version} (${version?.stage ?? outcome.registration.stage}), test AUC ${num(test?.auc)}, log loss ${num(test?.logLoss)}`,
   );
   return 0;
 }

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MODELS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
+import { MODELS_PREFIX, RUNS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import { acknowledgePrefixWildcard, SecureBucket } from './secure-bucket.ts';
 
 export interface ArtifactStoreProps {
@@ -35,11 +35,20 @@ export class ArtifactStore extends Construct {
     return this.grant(grantee, ['s3:PutObject'], MODELS_PREFIX);
   }
 
-  /** Set `ARTIFACTS_BUCKET` and grant `access` to the models prefix. */
-  bindTo(fn: lambda.Function, access: 'read' | 'write'): void {
+  /** Read and overwrite the training pipeline's working files (`runs/…`); no deletes. */
+  grantRunFiles(grantee: iam.IGrantable): iam.Grant {
+    return this.grant(grantee, ['s3:GetObject', 's3:PutObject'], RUNS_PREFIX);
+  }
+
+  /**
+   * Set `ARTIFACTS_BUCKET` and grant `access`: `read`/`write` the models prefix, `runs` the
+   * pipeline's working files.
+   */
+  bindTo(fn: lambda.Function, access: 'read' | 'write' | 'runs'): void {
     fn.addEnvironment(ARTIFACTS_BUCKET_ENV, this.bucket.bucketName);
     if (access === 'read') this.grantReadModels(fn);
-    else this.grantWriteModels(fn);
+    else if (access === 'write') this.grantWriteModels(fn);
+    else this.grantRunFiles(fn);
   }
 
   private grant(grantee: iam.IGrantable, actions: string[], prefix: string): iam.Grant {

@@ -1,10 +1,11 @@
 // The platform's stack: registry, buckets, the onnxruntime layer, the predict function behind
-// its `live` alias and the REST API, and the training function. Composition only: every
+// its `live` alias and the REST API, and the training pipeline. Composition only: every
 // default lives in a construct.
 
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ArtifactStore } from '../constructs/artifact-store.ts';
 import { DataStore } from '../constructs/data-store.ts';
@@ -13,6 +14,7 @@ import { ModelRegistry } from '../constructs/model-registry.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnx-runtime-layer.ts';
 import { PredictionApi } from '../constructs/prediction-api.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
+import { TrainingPipeline } from '../constructs/training-pipeline.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -46,7 +48,8 @@ export const SEED_MODEL = {
 export class MlopsStack extends Stack {
   readonly predictFunction: MlFunction;
   readonly liveAlias: lambda.Alias;
-  readonly trainFunction: MlFunction;
+  readonly trainingPipeline: TrainingPipeline;
+  readonly alarmsTopic: sns.Topic;
   readonly api: PredictionApi;
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
@@ -108,15 +111,22 @@ export class MlopsStack extends Stack {
         : undefined,
     });
 
-    this.trainFunction = new MlFunction(this, 'Train', {
-      entry: fromRoot('functions/train/handler.ts'),
-      description: 'Trains a model on a dataset in S3 and registers it',
-      memorySize: 3008,
-      timeout: Duration.minutes(15),
+    this.alarmsTopic = new sns.Topic(this, 'AlarmsTopic', {
+      displayName: 'MLOps platform alarms',
+      enforceSSL: true,
     });
-    this.registry.bindTo(this.trainFunction, 'readWrite');
-    this.artifacts.bindTo(this.trainFunction, 'write');
-    this.data.bindTo(this.trainFunction);
+    Validations.of(this.alarmsTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm messages carry run ids, step names and error text, no training data; a customer-managed key would add a fixed monthly cost to an idle platform (SSE with the AWS-managed key cannot receive CloudWatch alarms).',
+    });
+    this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
+      registry: this.registry,
+      artifacts: this.artifacts,
+      data: this.data,
+      onnxRuntime,
+      alarmsTopic: this.alarmsTopic,
+    });
 
     this.api = new PredictionApi(this, 'PredictionApi', {
       target: this.liveAlias,
@@ -131,7 +141,9 @@ export class MlopsStack extends Stack {
       ArtifactsBucketName: this.artifacts.bucket.bucketName,
       DataBucketName: this.data.bucket.bucketName,
       PredictFunctionName: this.predictFunction.functionName,
-      TrainFunctionName: this.trainFunction.functionName,
+      TrainingPipelineArn: this.trainingPipeline.stateMachine.stateMachineArn,
+      RunsTableName: this.trainingPipeline.runLog.table.tableName,
+      AlarmsTopicArn: this.alarmsTopic.topicArn,
       SeedDatasetUri: this.data.datasetUri(SEED_MODEL.prefix, SEED_MODEL.file),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });

@@ -4,7 +4,7 @@
 // cross-origin without a CORS preflight, which this server never grants.
 import type { IncomingMessage } from 'node:http';
 import { FunctionError } from '../lambda/function-runtime.ts';
-import { type LambdaService, ResourceNotFound } from '../lambda/lambda-service.ts';
+import { type LambdaService, ResourceNotFound, TooManyRequestsException } from '../lambda/lambda-service.ts';
 import { header, readBody, safeDecode } from './request.ts';
 
 /** Lambda's limit on a synchronous invocation's request and response payloads. */
@@ -73,6 +73,16 @@ export async function invokeApi(
     version = out.version;
     payload = JSON.stringify(out.result ?? null);
   } catch (err) {
+    if (err instanceof TooManyRequestsException)
+      return respond(
+        429,
+        JSON.stringify({
+          Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+          Type: 'User',
+          message: err.message,
+        }),
+        { 'x-amzn-errortype': 'TooManyRequestsException' },
+      );
     if (!(err instanceof FunctionError)) throw err;
     return respond(200, JSON.stringify(err.payload), { 'x-amz-function-error': 'Unhandled' });
   }

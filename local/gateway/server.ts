@@ -2,12 +2,14 @@
 //   /{stage}/…                      REST API routes from the template (Lambda proxy integration)
 //   /2015-03-31/functions/…/invocations   the Lambda Invoke API, so SDK clients and the CLI
 //                                          talk to local functions exactly as to AWS.
+//   POST / with x-amz-target: AWSStepFunctions.*   the Step Functions API, likewise.
 // Gateway-made errors use the same JSON envelope the stack's GatewayResponses configure.
 // The listener never throws: hostile input gets a 4xx, a local fault a 500.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FunctionError } from '../lambda/function-runtime.ts';
 import type { LambdaService } from '../lambda/lambda-service.ts';
+import type { LocalStepFunctions } from '../stepfunctions/local-step-functions.ts';
 import type { AccessLog } from './access-log.ts';
 import { INVOKE_API_PREFIX, invokeApi, LAMBDA_PAYLOAD_LIMIT } from './invoke-api.ts';
 import { parseProxyResponse } from './proxy-response.ts';
@@ -21,6 +23,7 @@ import {
   safeDecode,
 } from './request.ts';
 import type { RestApiModel, Route, Throttle } from './rest-api-model.ts';
+import { isStepFunctionsRequest, stepFunctionsApi } from './stepfunctions-api.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** API Gateway's own payload limit for REST APIs. */
@@ -38,6 +41,8 @@ export interface GatewayOptions {
   /** API key value → API key logical id. */
   readonly apiKeys: ReadonlyMap<string, string>;
   readonly lambda: LambdaService;
+  /** Serves the Step Functions API when given. */
+  readonly stepFunctions?: LocalStepFunctions;
   /** Access log (one JSON line per request), like the stage's access log group. */
   readonly accessLog?: AccessLog;
   /**
@@ -82,6 +87,10 @@ class Gateway {
         );
       else if (!url)
         ex.gatewayError(400, 'BAD_REQUEST', 'The request target must be a path starting with one /');
+      else if (this.options.stepFunctions && isStepFunctionsRequest(req))
+        stepFunctionsApi(this.options.stepFunctions, req, (status, body, headers) =>
+          ex.finish(status, body, headers),
+        ).catch((err: unknown) => ex.fail(err));
       else if (url.pathname.startsWith(INVOKE_API_PREFIX))
         invokeApi(this.options.lambda, req, url, (status, body, headers) =>
           ex.finish(status, body, headers),

@@ -1,7 +1,8 @@
 // The local Lambda service: functions, their published versions and aliases (with routing
 // weights), resolved from the template. Invocations name a function, version or alias the way
-// the Lambda API does (name, `name:qualifier`, or an ARN).
-import { type FunctionConfig, FunctionRuntime } from './function-runtime.ts';
+// the Lambda API does (name, `name:qualifier`, or an ARN). Faults can be injected per function,
+// so tests and drills see throttles and failures the way callers on AWS would.
+import { type FunctionConfig, FunctionError, FunctionRuntime } from './function-runtime.ts';
 
 /** `live` → version "1" plus, during a canary, version "2" at weight 0.05. */
 export interface AliasRouting {
@@ -9,6 +10,14 @@ export interface AliasRouting {
   readonly version: string;
   readonly additionalVersions: ReadonlyArray<{ readonly version: string; readonly weight: number }>;
 }
+
+/**
+ * A failure `invoke` answers instead of running the handler: `throttle` is Lambda's 429
+ * (`TooManyRequestsException`), `error` a handler failure with that Lambda error payload.
+ */
+export type InjectedFault =
+  | { readonly kind: 'throttle' }
+  | { readonly kind: 'error'; readonly errorType: string; readonly errorMessage: string };
 
 /** Split a function reference into name and qualifier (version or alias). */
 export function parseFunctionRef(ref: string): { name: string; qualifier?: string } {
@@ -23,6 +32,8 @@ export class LambdaService {
   private readonly versions = new Map<string, Set<string>>();
   private readonly aliases = new Map<string, AliasRouting>();
   private readonly runtimes = new Map<string, FunctionRuntime>();
+  /** Function name → the fault its invocations get, and how many more (undefined: all). */
+  private readonly faults = new Map<string, { fault: InjectedFault; remaining: number | undefined }>();
 
   /** @param random routing draw in [0, 1); seedable so tests can check splits. */
   constructor(private readonly random: () => number = Math.random) {}
@@ -78,8 +89,27 @@ export class LambdaService {
     requestId?: string,
   ): Promise<{ version: string; result: unknown }> {
     const { name, version } = this.resolveVersion(ref);
+    if (this.faults.size > 0) this.applyFault(name);
     const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
     return { version, result };
+  }
+
+  /**
+   * Make invocations of `functionName` (a name or ARN; every version and alias) fail with
+   * `fault` instead of running: the next `opts.times` invocations, or all of them until
+   * `clearFaults()`. A new fault for the same function replaces the previous one.
+   */
+  injectFault(functionName: string, fault: InjectedFault, opts: { times?: number } = {}): void {
+    const { name } = parseFunctionRef(functionName);
+    if (!this.configs.has(name)) throw new ResourceNotFound(`Function not found: ${name}`);
+    if (opts.times !== undefined && !(Number.isInteger(opts.times) && opts.times > 0))
+      throw new RangeError(`times must be a positive integer, got ${opts.times}`);
+    this.faults.set(name, { fault, remaining: opts.times });
+  }
+
+  /** Remove every injected fault. */
+  clearFaults(): void {
+    this.faults.clear();
   }
 
   /** Start environments ahead of traffic for every version `ref` can route to. */
@@ -93,6 +123,16 @@ export class LambdaService {
   async close(): Promise<void> {
     await Promise.all([...this.runtimes.values()].map((r) => r.close()));
     this.runtimes.clear();
+  }
+
+  /** Throw the fault injected for `name`, counting it down; nothing when there is none. */
+  private applyFault(name: string): void {
+    const entry = this.faults.get(name);
+    if (!entry) return;
+    if (entry.remaining !== undefined && --entry.remaining <= 0) this.faults.delete(name);
+    const { fault } = entry;
+    if (fault.kind === 'throttle') throw new TooManyRequestsException('Rate Exceeded.');
+    throw new FunctionError({ errorType: fault.errorType, errorMessage: fault.errorMessage }, name);
   }
 
   private runtime(name: string, version: string): FunctionRuntime {
@@ -111,4 +151,9 @@ export class LambdaService {
 /** Lambda's 404 for an unknown function, version or alias. */
 export class ResourceNotFound extends Error {
   override readonly name = 'ResourceNotFoundException';
+}
+
+/** Lambda's 429: the function's concurrency (here: an injected throttle) refused the invocation. */
+export class TooManyRequestsException extends Error {
+  override readonly name = 'TooManyRequestsException';
 }

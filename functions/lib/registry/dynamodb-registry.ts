@@ -36,6 +36,8 @@ interface HeadItem {
   promotedBy?: string;
   promotionReason?: string;
   updatedAt?: string;
+  /** The last archive decided on the head, so a retry completes it instead of deciding again. */
+  lastArchive?: { version: number; revision: number; actor: string; reason?: string; at: string };
 }
 
 const isConditionFailure = (err: unknown) =>
@@ -234,6 +236,71 @@ export class DynamoDbModelRegistry implements ModelRegistry {
       at,
     });
     return { ...withStage(item, { ...head, productionVersion: version }) };
+  }
+
+  async archiveVersion(
+    model: string,
+    version: number,
+    opts: { actor: string; reason?: string; expectedRevision?: number },
+  ): Promise<ModelVersion> {
+    const [item, head] = await Promise.all([this.versionItem(model, version, true), this.head(model, true)]);
+    if (!item || !head) throw new ModelNotFound(`model ${model} has no version ${version}`);
+    if (head.productionVersion === version)
+      throw new ConflictError(
+        `${model} v${version} is the Production version; promote another version first, then archive it`,
+        { model, version },
+      );
+    const last = head.lastArchive;
+    if (last?.version === version && opts.expectedRevision === undefined) {
+      // Decided already (maybe by an attempt that failed before its derived writes): finish it.
+      await this.completeArchive(model, last);
+      return withStage({ ...item, stage: 'Archived' }, head);
+    }
+    if (item.stage === 'Archived') return withStage(item, head);
+    const revision = opts.expectedRevision ?? head.stageRevision ?? 0;
+    const change = {
+      version,
+      revision: revision + 1,
+      actor: opts.actor,
+      at: this.now().toISOString(),
+      ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+    };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: pk(model), sk: HEAD },
+          UpdateExpression: 'SET stageRevision = :next, updatedAt = :t, lastArchive = :change',
+          ConditionExpression: `${revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev'} AND (attribute_not_exists(productionVersion) OR productionVersion <> :v)`,
+          ExpressionAttributeValues: {
+            ':next': revision + 1,
+            ':t': change.at,
+            ':change': change,
+            ':v': version,
+            ...(revision === 0 ? {} : { ':rev': revision }),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      throw new ConflictError(`another stage change of ${model} happened first; re-read and retry`, {
+        model,
+        version,
+      });
+    }
+    await this.completeArchive(model, change);
+    return withStage({ ...item, stage: 'Archived' }, head);
+  }
+
+  /** The writes that follow an archive decided on the head item (idempotent). */
+  private async completeArchive(model: string, change: NonNullable<HeadItem['lastArchive']>): Promise<void> {
+    await this.setStage(model, change.version, 'Archived');
+    await this.audit(model, `rev#${change.revision}`, change.at, {
+      action: 'archive',
+      version: change.version,
+      actor: change.actor,
+      reason: change.reason ?? null,
+    });
   }
 
   /**

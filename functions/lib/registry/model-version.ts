@@ -19,6 +19,8 @@ export interface ModelVersion {
   readonly metrics: Readonly<Record<string, unknown>>;
   readonly createdAt: string;
   readonly createdBy: string;
+  /** Commit of the training code, when the run knew it. */
+  readonly gitCommit?: string;
 }
 
 /** What a trainer hands to the registry, with the number it got from `allocateVersion`. */
@@ -58,6 +60,17 @@ export interface ModelRegistry {
    * completes that promotion's stage fields and audit event, so a failed call can be retried.
    */
   promoteToProduction(
+    model: string,
+    version: number,
+    opts: { actor: string; reason?: string; expectedRevision?: number },
+  ): Promise<ModelVersion>;
+  /**
+   * Move a version that is not Production to Archived (a Staging challenger that lost, an old
+   * champion already replaced). Decided by the same conditional write on the head item as
+   * promotions, so it cannot interleave with one; the Production version is refused
+   * (ConflictError): promote another version first. Archiving an Archived version is a no-op.
+   */
+  archiveVersion(
     model: string,
     version: number,
     opts: { actor: string; reason?: string; expectedRevision?: number },

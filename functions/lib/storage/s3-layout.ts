@@ -16,6 +16,17 @@ export function artifactKeys(model: string, version: number) {
   } as const;
 }
 
+/** Prefix of the training pipeline's working files in the artifacts bucket. */
+export const RUNS_PREFIX = 'runs/';
+
+/**
+ * Key of a file a pipeline step writes: `runs/{runId}/{step}/{file}`. Steps only ever overwrite
+ * their own keys, so a retried or re-run step replaces its output instead of adding to it.
+ */
+export function runKey(runId: string, step: string, file: string): string {
+  return `${RUNS_PREFIX}${runId}/${step}/${file}`;
+}
+
 /** Where the bundled seed datasets land in the data bucket. */
 export const DATASETS_PREFIX = 'datasets/';
 

@@ -38,7 +38,7 @@ export function resolveTrainerParams(
 }
 
 /** Scores at or above this are labelled positive, both in the metrics and (via metadata) at serving. */
-const DECISION_THRESHOLD = 0.5;
+export const DECISION_THRESHOLD = 0.5;
 
 export interface TrainClassifierInput<I, E> {
   /** Instances that already passed `featureSet.instanceSchema`. */
@@ -94,31 +94,25 @@ export function trainClassifier<I, E>(input: TrainClassifierInput<I, E>): TrainR
   const split = splitTrainTest(rows.length, { seed });
   const train = pick(rows, labels, split.train);
   const test = pick(rows, labels, split.test);
-  const positives = train.labels.reduce((sum, label) => sum + label, 0);
-  if (positives === 0 || positives === train.labels.length) {
-    throw new InvalidRequest(
-      `the training split has ${positives} positive rows of ${train.labels.length}; both classes are needed`,
-    );
-  }
-
   const encoding = featureSet.fit(train.rows);
   const featureNames = featureSet.featureNames(encoding);
-  const width = featureNames.length;
   const xTrain = featureSet.encode(train.rows, encoding);
-  const metadata = {
-    [MODEL_METADATA_KEYS.featureSet]: featureSet.name,
-    [MODEL_METADATA_KEYS.encoding]: JSON.stringify(encoding),
-    [MODEL_METADATA_KEYS.featureNames]: JSON.stringify(featureNames),
-    [MODEL_METADATA_KEYS.threshold]: String(DECISION_THRESHOLD),
-    [MODEL_METADATA_KEYS.modelName]: input.modelName,
-  };
-  const fitted =
-    trainer === 'gbdt'
-      ? fitTrees(xTrain, train.labels, width, params as GbdtParams, seed)
-      : fitLinear(xTrain, train.labels, width, params as LogisticRegressionParams);
-  const modelBytes = fitted.export({ featureNames, metadata });
+  const fitted = fitClassifier({
+    x: xTrain,
+    labels: train.labels,
+    featureNames,
+    trainer,
+    params: input.params,
+    seed,
+    metadata: classifierMetadata({
+      featureSet: featureSet.name,
+      encoding,
+      featureNames,
+      modelName: input.modelName,
+    }),
+  });
   return {
-    modelBytes,
+    modelBytes: fitted.modelBytes,
     featureSet: featureSet.name,
     encoding,
     featureNames,
@@ -132,6 +126,70 @@ export function trainClassifier<I, E>(input: TrainClassifierInput<I, E>): TrainR
         DECISION_THRESHOLD,
       ),
     },
+  };
+}
+
+/** The metadata that makes an artifact self-describing: serving rebuilds its input from it. */
+export function classifierMetadata(opts: {
+  featureSet: string;
+  encoding: unknown;
+  featureNames: readonly string[];
+  modelName: string;
+}): Record<string, string> {
+  return {
+    [MODEL_METADATA_KEYS.featureSet]: opts.featureSet,
+    [MODEL_METADATA_KEYS.encoding]: JSON.stringify(opts.encoding),
+    [MODEL_METADATA_KEYS.featureNames]: JSON.stringify(opts.featureNames),
+    [MODEL_METADATA_KEYS.threshold]: String(DECISION_THRESHOLD),
+    [MODEL_METADATA_KEYS.modelName]: opts.modelName,
+  };
+}
+
+export interface FitClassifierInput {
+  /** Row-major encoded features, `labels.length` × `featureNames.length`. */
+  readonly x: Float32Array;
+  readonly labels: Uint8Array;
+  readonly featureNames: string[];
+  /** @default 'logreg' */
+  readonly trainer?: Trainer;
+  readonly params?: Readonly<Record<string, number>>;
+  /** Seeds the trees' subsampling and early-stopping slice. @default 0 */
+  readonly seed?: number;
+  /** Stored in the artifact (see classifierMetadata). */
+  readonly metadata: Record<string, string>;
+}
+
+/** A fitted classifier: its ONNX artifact, the parameters used, and the trainer's own scorer. */
+export interface FittedArtifact {
+  readonly modelBytes: Uint8Array;
+  readonly trainer: Trainer;
+  readonly params: LogisticRegressionParams | GbdtParams;
+  predict(x: Float32Array): Float64Array;
+}
+
+/** Fit `trainer` on already-encoded rows and export it as ONNX; the same inputs give the same bytes. */
+export function fitClassifier(input: FitClassifierInput): FittedArtifact {
+  const { x, labels, featureNames, seed = 0 } = input;
+  const trainer = input.trainer ?? 'logreg';
+  const params = resolveTrainerParams(trainer, input.params);
+  const width = featureNames.length;
+  if (x.length !== labels.length * width)
+    throw new RangeError(`${x.length} feature values for ${labels.length} rows × ${width} features`);
+  const positives = labels.reduce((sum, label) => sum + label, 0);
+  if (positives === 0 || positives === labels.length) {
+    throw new InvalidRequest(
+      `the training split has ${positives} positive rows of ${labels.length}; both classes are needed`,
+    );
+  }
+  const fitted =
+    trainer === 'gbdt'
+      ? fitTrees(x, labels, width, params as GbdtParams, seed)
+      : fitLinear(x, labels, width, params as LogisticRegressionParams);
+  return {
+    modelBytes: fitted.export({ featureNames, metadata: input.metadata }),
+    trainer,
+    params,
+    predict: fitted.predict,
   };
 }
 

@@ -19,8 +19,14 @@ const MAX_SUMMARY_CHARS = 4_000;
 export class DataValidationFailed extends PlatformError {
   override readonly name = 'DataValidationFailed';
   readonly status = 422;
-  constructor(readonly report: ValidationReport) {
-    super(summarizeViolations(report), { violations: report.violations });
+  /** @param reportUri where the full report was written, named at the end of the message */
+  constructor(
+    readonly report: ValidationReport,
+    reportUri?: string,
+  ) {
+    super(`${summarizeViolations(report)}${reportUri ? `\nfull report: ${reportUri}` : ''}`, {
+      violations: report.violations,
+    });
   }
 }
 
