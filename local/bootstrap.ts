@@ -1,8 +1,11 @@
 // First start with an empty registry: train the seed model through the training pipeline (the
 // same state machine and step functions `cdk deploy` creates) and promote it, so a new user's
 // first curl gets a real prediction.
+
+import { fileURLToPath } from 'node:url';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { gitCommitOf } from '../cli/git-commit.ts';
 import { followTrainingRun, formatStep, newRunId, startTrainingRun } from '../cli/pipeline-client.ts';
 import { DynamoDbModelRegistry } from '../functions/lib/registry/dynamodb-registry.ts';
 import { DynamoDbRunLog } from '../functions/lib/runs/dynamodb-run-log.ts';
@@ -43,12 +46,14 @@ export async function bootstrapSeedModel(
     runLog: new DynamoDbRunLog(db, stack.outputs.RunsTableName ?? ''),
   };
   const runId = newRunId(SEED.model);
+  const gitCommit = gitCommitOf(fileURLToPath(new URL('..', import.meta.url)));
   const executionArn = await startTrainingRun(clients, stack.outputs.TrainingPipelineArn ?? '', {
     runId,
     model: SEED.model,
     datasetUri,
     featureSet: SEED.featureSet,
     requestedBy: 'npm-start-bootstrap',
+    ...(gitCommit ? { gitCommit } : {}),
   });
   const outcome = await followTrainingRun(clients, { executionArn, runId }, (step) => log(formatStep(step)));
   if (outcome.status !== 'SUCCEEDED' || !outcome.registration)

@@ -12,6 +12,7 @@ import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-reg
 import { DynamoDbRunLog } from '../../functions/lib/runs/dynamodb-run-log.ts';
 import { DATASETS_PREFIX, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
 import { num } from '../format.ts';
+import { gitCommitOf } from '../git-commit.ts';
 import {
   followTrainingRun,
   formatStep,
@@ -83,12 +84,14 @@ export async function trainCommand(target: Target, args: TrainArgs): Promise<num
   const runId = args.runId ?? newRunId(args.model);
   const datasetUri = await datasetUriFor(target, args.dataset);
   const params = parseParams(args.params);
+  const gitCommit = gitCommitOf();
   const request = {
     runId,
     model: args.model,
     datasetUri,
     featureSet: args.featureSet,
     requestedBy: `mlops-cli (${process.env.USER ?? 'unknown user'})`,
+    ...(gitCommit ? { gitCommit } : {}),
     ...(args.trainer ? { trainer: args.trainer as 'logreg' } : {}),
     ...(params ? { params } : {}),
     ...(args.subgroup ? { subgroupColumn: args.subgroup } : {}),

@@ -15,7 +15,7 @@ export interface TestPlatform {
 }
 
 export async function bootTestPlatform(
-  options: { routingSeed?: number; dataDir?: string } = {},
+  options: { routingSeed?: number; dataDir?: string; retryDelayMs?: number } = {},
 ): Promise<TestPlatform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mlops-it-'));
   const platform = await startPlatform({
@@ -23,6 +23,8 @@ export async function bootTestPlatform(
     dataDir,
     port: 0,
     routingSeed: options.routingSeed,
+    // Retry pauses of seconds (the ASL's backoff) would only slow tests down.
+    stepFunctions: { retryDelayMs: options.retryDelayMs ?? 10 },
   });
   await bootstrapSeedModel(platform, () => undefined);
   return {
