@@ -3,7 +3,12 @@
 // Functions, and the run log (DynamoDB) for per-step status. Used by `mlops train` and by
 // `npm start`'s first-run bootstrap.
 import { randomBytes } from 'node:crypto';
-import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import type { RunLog, RunRecord, StepRecord } from '../functions/lib/runs/run-log.ts';
 import type { TrainingRunInput } from '../functions/lib/runs/training-run.ts';
 
@@ -33,15 +38,25 @@ export function newRunId(model: string, now = new Date()): string {
   return `${model.slice(0, 36)}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
-/** Start the run; its execution is named after the run id. */
+/**
+ * Start the run; its execution is named after the run id. Re-running a run id (after a failure,
+ * or to reproduce it) starts a new execution `{runId}-rerun-{hex}`: execution names are unique,
+ * and the steps overwrite the run's outputs with the same bytes.
+ */
 export async function startTrainingRun(
   clients: PipelineClients,
   stateMachineArn: string,
   request: TrainingRunRequest,
 ): Promise<string> {
-  const out = await clients.sfn.send(
-    new StartExecutionCommand({ stateMachineArn, name: request.runId, input: JSON.stringify(request) }),
-  );
+  const start = (name: string) =>
+    clients.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(request) }));
+  let out: Awaited<ReturnType<typeof start>>;
+  try {
+    out = await start(request.runId);
+  } catch (err) {
+    if (!(err instanceof ExecutionAlreadyExists)) throw err;
+    out = await start(`${request.runId}-rerun-${randomBytes(2).toString('hex')}`);
+  }
   if (!out.executionArn) throw new Error('StartExecution returned no execution ARN');
   return out.executionArn;
 }

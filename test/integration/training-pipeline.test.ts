@@ -303,3 +303,19 @@ describe('a container trainer', () => {
     expect(version?.stage).toBe('Staging');
   });
 });
+
+describe('re-running a run id', () => {
+  it('starts a new execution that rewrites the same outputs and registers the same version', async () => {
+    const runId = newRunId('rerun');
+    const first = await run({ runId });
+    const second = await run({ runId });
+    expect(second.executionArn).not.toBe(first.executionArn);
+    expect(second.outcome.status).toBe('SUCCEEDED');
+    expect(second.outcome.registration?.version).toBe(first.outcome.registration?.version);
+    const version = await registry.getVersion(SEED.model, first.outcome.registration?.version ?? 0);
+    expect(version?.trainingRunId).toBe(runId);
+    expect((await registry.listVersions(SEED.model)).filter((v) => v.trainingRunId === runId)).toHaveLength(
+      1,
+    );
+  });
+});
