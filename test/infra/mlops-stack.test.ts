@@ -15,8 +15,18 @@ function idOf(type: string, props: Record<string, unknown> = {}): string {
 const predictId = idOf('AWS::Lambda::Function', {
   Description: Match.stringLikeRegexp('Online predictions'),
 });
-const trainId = idOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('Trains a model') });
-const tableId = idOf('AWS::DynamoDB::Table');
+const registerId = idOf('AWS::Lambda::Function', {
+  Description: Match.stringLikeRegexp('register the version as Staging'),
+});
+const validateId = idOf('AWS::Lambda::Function', {
+  Description: Match.stringLikeRegexp('data validation gate'),
+});
+const tableId = idOf('AWS::DynamoDB::Table', {
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+});
 const roleOf = (fnId: string): string =>
   (template.toJSON().Resources[fnId].Properties.Role['Fn::GetAtt'] as string[])[0] ?? '';
 
@@ -62,7 +72,7 @@ describe('online prediction', () => {
       Description: Match.stringLikeRegexp('Online'),
       Layers: [{ Ref: layerId }],
     });
-    expect(template.toJSON().Resources[trainId].Properties.Layers).toBeUndefined();
+    expect(template.toJSON().Resources[registerId].Properties.Layers).toBeUndefined();
   });
 
   it('runs functions on nodejs24.x with the registry and bucket in their environment', () => {
@@ -78,14 +88,14 @@ describe('online prediction', () => {
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('Trains'),
+      Description: Match.stringLikeRegexp('register the version as Staging'),
       Runtime: 'nodejs24.x',
-      Environment: {
-        Variables: Match.objectLike({
-          REGISTRY_TABLE: { Ref: tableId },
-          DATA_BUCKET: { Ref: Match.anyValue() },
-        }),
-      },
+      Environment: { Variables: Match.objectLike({ REGISTRY_TABLE: { Ref: tableId } }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('data validation gate'),
+      Runtime: 'nodejs24.x',
+      Environment: { Variables: Match.objectLike({ DATA_BUCKET: { Ref: Match.anyValue() } }) },
     });
   });
 
@@ -204,20 +214,37 @@ describe('grants', () => {
     expect(JSON.stringify(s3Statement?.Resource)).toContain('/models/*');
   });
 
-  it('lets the train function read datasets, write models and write the registry', () => {
-    expect(actionsOf(roleOf(trainId))).toEqual(
+  it('lets the register step write models and the registry, and nothing it does not need', () => {
+    expect(actionsOf(roleOf(registerId))).toEqual(
       [
+        'dynamodb:GetItem', // run log
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:Query', // run log
         'dynamodb:Query',
         'dynamodb:Scan',
+        'dynamodb:UpdateItem', // run log
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
-        's3:GetObject',
-        's3:PutObject',
+        's3:GetObject', // runs/
+        's3:PutObject', // runs/
+        's3:PutObject', // models/
       ].sort(),
     );
+    const modelWrites = statementsOf(roleOf(registerId)).filter((s) =>
+      JSON.stringify(s.Resource).includes('/models/*'),
+    );
+    expect(modelWrites.map((s) => s.Action)).toEqual(['s3:PutObject']);
+  });
+
+  it('lets the validation step read datasets but not the registry', () => {
+    const actions = actionsOf(roleOf(validateId));
+    expect(actions).not.toContain('dynamodb:PutItem');
+    const datasetReads = statementsOf(roleOf(validateId)).filter((s) =>
+      JSON.stringify(s.Resource).includes('/datasets/*'),
+    );
+    expect(datasetReads.map((s) => s.Action)).toEqual(['s3:GetObject']);
   });
 });
 
