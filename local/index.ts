@@ -1,7 +1,7 @@
 // `npm start`: the whole platform on 127.0.0.1, no Docker, no AWS account. Synthesizes (or
 // reuses) cdk.out, starts what the template declares, trains the seed model on first start,
 // prints how to call it and writes .mlops/local.json for the CLI. Ctrl-C stops it cleanly.
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
@@ -27,6 +27,21 @@ const say = (line: string) => console.log(`[mlops] ${line}`);
 
 let shuttingDown = false;
 
+/** Lines people must see: alarms published and stand-ins for services not emulated here. */
+const SHOWN = /^\[(sns|sagemaker)\]/;
+
+/**
+ * The platform's own log (every state machine step, every published message) goes to a file;
+ * alarms and "not emulated, running X instead" notices are also printed.
+ */
+function platformLog(file: string): (line: string) => void {
+  mkdirSync(dirname(file), { recursive: true });
+  return (line) => {
+    appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
+    if (SHOWN.test(line)) say(line);
+  };
+}
+
 async function main(): Promise<void> {
   const synth = await ensureSynth(projectDir, config.MLOPS_CDK_OUT, say);
   if (synth === 'reused') say('cdk.out is up to date with the sources; reusing it');
@@ -34,7 +49,7 @@ async function main(): Promise<void> {
     cdkOut: config.MLOPS_CDK_OUT,
     dataDir: config.MLOPS_DATA_DIR,
     port: config.MLOPS_PORT,
-    log: () => undefined,
+    log: platformLog(join(resolve(config.MLOPS_DATA_DIR), 'logs', 'platform.log')),
   });
   const stateFile = resolve(config.MLOPS_STATE_FILE);
   const shutdown = async (signal: string) => {
