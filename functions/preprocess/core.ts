@@ -9,7 +9,7 @@ import { type FittedEncoding, type LabelledRow, runFiles } from '../lib/runs/run
 import { type PreprocessResult, stepResult, ValidationResult } from '../lib/runs/step-results.ts';
 import type { PipelineState } from '../lib/runs/training-run.ts';
 import { writeJson } from '../lib/storage/object-store.ts';
-import { s3Uri } from '../lib/storage/s3-layout.ts';
+import { runKey, s3Uri } from '../lib/storage/s3-layout.ts';
 import { parseDataset, toJsonLines } from '../lib/training/dataset-file.ts';
 import { recipeFor } from '../lib/training/recipes.ts';
 import { splitTrainTest } from '../lib/training/split.ts';
@@ -73,6 +73,6 @@ export async function preprocess(state: PipelineState, ports: PreprocessPorts): 
     trainRows: train.length,
     testRows: test.length,
     rejectedRows,
-    output: s3Uri(ports.artifacts.bucket, files.trainRows.replace(/train\.jsonl$/, '')),
+    output: s3Uri(ports.artifacts.bucket, runKey(state.runId, 'preprocess', '')),
   };
 }

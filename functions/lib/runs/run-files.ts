@@ -5,9 +5,12 @@ import { runKey } from '../storage/s3-layout.ts';
 export const runFiles = (runId: string) =>
   ({
     validationReport: runKey(runId, 'validate', 'report.json'),
-    trainRows: runKey(runId, 'preprocess', 'train.jsonl'),
-    testRows: runKey(runId, 'preprocess', 'test.jsonl'),
-    encoding: runKey(runId, 'preprocess', 'encoding.json'),
+    // What a training container may read (its channel `train`): the train side and the encoding,
+    // never the held-out rows, which sit under a sibling prefix.
+    trainInput: runKey(runId, 'preprocess', 'train/'),
+    trainRows: runKey(runId, 'preprocess', 'train/train.jsonl'),
+    encoding: runKey(runId, 'preprocess', 'train/encoding.json'),
+    testRows: runKey(runId, 'preprocess', 'test/test.jsonl'),
     inputProfile: runKey(runId, 'preprocess', 'profile.json'),
     model: runKey(runId, 'train', 'model.onnx'),
     training: runKey(runId, 'train', 'training.json'),

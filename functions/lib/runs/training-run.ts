@@ -46,7 +46,10 @@ export const QualityGates = z
 /** A bring-your-own training container run as a SageMaker training job. */
 export const ContainerTraining = z
   .object({
-    /** ECR image URI; it reads channel `train` and writes `/opt/ml/model/model.onnx`. */
+    /**
+     * ECR image URI. It reads channel `train` (`train.jsonl`: `{instance, label}` rows, and
+     * `encoding.json`: the feature encoding fitted on them) and writes `/opt/ml/model/model.onnx`.
+     */
     image: z.string().min(1),
     instanceType: z.string().default('ml.m5.xlarge'),
     maxRuntimeSeconds: z.number().int().positive().default(3600),
