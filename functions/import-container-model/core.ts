@@ -62,7 +62,7 @@ export async function importContainerModel(state: PipelineState, ports: ImportPo
     params: {
       image: state.container?.image ?? 'unknown',
       trainingJob: job.trainingJobName,
-      seed: state.seed,
+      splitSeed: state.seed,
     },
     output: modelUri,
   };

@@ -36,7 +36,8 @@ export async function trainModel(state: PipelineState, ports: TrainPorts): Promi
   });
   const files = runFiles(state.runId);
   const modelUri = await ports.artifacts.write(files.model, model.modelBytes, 'application/octet-stream');
-  const params = { ...model.params, seed: state.seed };
+  // The run's seed chose the split (and the trees' early-stopping slice); gbdt has its own `seed`.
+  const params = { ...model.params, splitSeed: state.seed };
   await writeJson(ports.artifacts, files.training, {
     trainer: model.trainer,
     params,

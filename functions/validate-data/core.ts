@@ -40,7 +40,12 @@ export async function validateData(state: PipelineState, ports: ValidatePorts): 
   if (!report.passed) throw new DataValidationFailed(report, output);
   return {
     datasetSha256,
-    settings: { trainer: state.trainer, params: state.params, seed: state.seed },
+    settings: {
+      trainer: state.trainer,
+      params: state.params,
+      seed: state.seed,
+      ...(state.container ? { container: state.container } : {}),
+    },
     rows: report.rows,
     validRows: report.validRows,
     output,

@@ -21,7 +21,6 @@ import type { RunLog } from '../../functions/lib/runs/run-log.ts';
 import { PipelineState } from '../../functions/lib/runs/training-run.ts';
 import { DataValidationFailed } from '../../functions/lib/validation/validate-dataset.ts';
 import { recordRunFailure } from '../../functions/record-run-failure/core.ts';
-import { runSettings } from '../../functions/validate-data/core.ts';
 import { TRAINING_ASL_FILE } from '../../infra/constructs/training-pipeline.ts';
 import { synthStack } from './synth-stack.ts';
 
@@ -72,14 +71,18 @@ const definition = (): AslMachine =>
 
 /** Every state at any depth (Parallel branches included), by name. */
 function allStates(machine: AslMachine): Array<[string, AslState]> {
-  return Object.entries(machine.States).flatMap(([name, state]): Array<[string, AslState]> => [
-    [name, state],
-    ...(state.Branches ?? []).flatMap(allStates),
-  ]);
+  return Object.entries(machine.States).flatMap(
+    ([name, state]): Array<[string, AslState]> => [
+      [name, state],
+      ...(state.Branches ?? []).flatMap(allStates),
+    ],
+  );
 }
 
 const asl = definition();
-const lambdaTasks = allStates(asl).filter(([, s]) => s.Type === 'Task' && s.Resource?.startsWith('arn:aws:lambda:'));
+const lambdaTasks = allStates(asl).filter(
+  ([, s]) => s.Type === 'Task' && s.Resource?.startsWith('arn:aws:lambda:'),
+);
 /** States of the failure path: they must never route back into it. */
 const FAILURE_PATH = ['RecordFailure', 'PublishFailure'];
 
@@ -89,7 +92,8 @@ describe('training ASL (statemachines/training.asl.json)', () => {
     const result = aslValidator(definition());
 
     // Assess
-    expect(result).toEqual({ isValid: true, errors: [] });
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
   });
 
   it('invokes the eight step functions, each from a Lambda task', () => {
@@ -109,7 +113,8 @@ describe('training ASL (statemachines/training.asl.json)', () => {
     for (const [name, state] of lambdaTasks) {
       const retrier = state.Retry?.find(
         (r) =>
-          r.ErrorEquals.includes('TransientError') && r.ErrorEquals.includes('Lambda.TooManyRequestsException'),
+          r.ErrorEquals.includes('TransientError') &&
+          r.ErrorEquals.includes('Lambda.TooManyRequestsException'),
       );
       expect(retrier, `${name} has no Retry for TransientError and Lambda throttling`).toBeDefined();
       expect(retrier?.BackoffRate, name).toBeGreaterThan(1);
@@ -134,14 +139,17 @@ describe('training ASL (statemachines/training.asl.json)', () => {
       'RegisterModel',
     ]);
     for (const [name, state] of canFail)
-      expect(state.Catch, name).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }]);
+      expect(state.Catch, name).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' },
+      ]);
   });
 
   it('never routes a failure of the failure path back into it', () => {
     for (const name of FAILURE_PATH) {
       const targets = (asl.States[name]?.Catch ?? []).map((c) => c.Next);
       expect(targets.length, name).toBeGreaterThan(0);
-      for (const target of targets) expect(FAILURE_PATH, `${name} catches into ${target}`).not.toContain(target);
+      for (const target of targets)
+        expect(FAILURE_PATH, `${name} catches into ${target}`).not.toContain(target);
     }
   });
 
@@ -161,11 +169,11 @@ describe('training ASL (statemachines/training.asl.json)', () => {
       ].map((e) => e.name),
     );
 
-    // Act: every name in a Retry or Catch that is not one of AWS's own.
+    // Act: every name in a Retry or Catch that is not AWS's own (States.*, Lambda.*, Sandbox.*, …).
     const used = allStates(asl)
       .flatMap(([, s]) => [...(s.Retry ?? []), ...(s.Catch ?? [])])
       .flatMap((r) => r.ErrorEquals)
-      .filter((name) => !/^(States|Lambda|SageMaker)\./.test(name));
+      .filter((name) => !name.includes('.'));
 
     // Assess
     expect(used).toContain('TransientError');
@@ -178,13 +186,23 @@ describe('training ASL (statemachines/training.asl.json)', () => {
 
 type Handler = (input: Record<string, unknown>) => Promise<unknown>;
 
-const machine = new StateMachine(definition() as never, { validationOptions: { checkPaths: true, checkArn: true } });
+const machine = new StateMachine(definition() as never, {
+  validationOptions: { checkPaths: true, checkArn: true },
+});
 
 /** A run log holding nothing: RecordFailure's core falls back to the first step. */
 const emptyRunLog = {
   getRun: async () => undefined,
   runFailed: async () => undefined,
 } as unknown as RunLog;
+
+/** The run settings ValidateData hands on at `$.validation.settings` (see its tests). */
+const settingsOf = ({ trainer, params, seed, container }: PipelineState) => ({
+  trainer,
+  params,
+  seed,
+  ...(container ? { container } : {}),
+});
 
 /**
  * Stubs of every task, answering as the real step would, with `overrides` replacing some; each
@@ -202,15 +220,49 @@ function tasks(overrides: Record<string, Handler> = {}) {
       rows: 20_000,
       validRows: 20_000,
       output: 's3://artifacts/runs/r1/validate/report.json',
-      settings: runSettings(PipelineState.parse(input)),
+      settings: settingsOf(PipelineState.parse(input)),
     })),
-    Preprocess: ok(() => ({ trainRows: 16_000, testRows: 4_000, rejectedRows: 0, output: 's3://a/runs/r1/preprocess/' })),
-    TrainModel: ok(() => ({ modelUri: 's3://a/m.onnx', modelSha256: 'e'.repeat(64), trainer: 'logreg', params: {}, output: 's3://a/m.onnx' })),
-    TrainInContainer: ok(() => ({ TrainingJobName: 'r1-train', ModelArtifacts: { S3ModelArtifacts: 's3://a/model.tar.gz' } })),
-    ImportContainerModel: ok(() => ({ modelUri: 's3://a/m.onnx', modelSha256: 'e'.repeat(64), trainer: 'container', params: {}, output: 's3://a/m.onnx' })),
-    BuildTestSet: ok(() => ({ rows: 4_000, subgroupColumn: 'origin_region', output: 's3://a/test-set.json' })),
-    Evaluate: ok(() => ({ auc: 0.65, logLoss: 0.5, gates: { passed: true, failures: [] }, output: 's3://a/metrics.json' })),
-    RegisterModel: ok(() => ({ version: 3, stage: 'Staging', artifactUri: 's3://a/models/flights/3/model.onnx', output: 's3://a/models/flights/3/' })),
+    Preprocess: ok(() => ({
+      trainRows: 16_000,
+      testRows: 4_000,
+      rejectedRows: 0,
+      output: 's3://a/runs/r1/preprocess/',
+    })),
+    TrainModel: ok(() => ({
+      modelUri: 's3://a/m.onnx',
+      modelSha256: 'e'.repeat(64),
+      trainer: 'logreg',
+      params: {},
+      output: 's3://a/m.onnx',
+    })),
+    TrainInContainer: ok(() => ({
+      TrainingJobName: 'r1-train',
+      ModelArtifacts: { S3ModelArtifacts: 's3://a/model.tar.gz' },
+    })),
+    ImportContainerModel: ok(() => ({
+      modelUri: 's3://a/m.onnx',
+      modelSha256: 'e'.repeat(64),
+      trainer: 'container',
+      params: {},
+      output: 's3://a/m.onnx',
+    })),
+    BuildTestSet: ok(() => ({
+      rows: 4_000,
+      subgroupColumn: 'origin_region',
+      output: 's3://a/test-set.json',
+    })),
+    Evaluate: ok(() => ({
+      auc: 0.65,
+      logLoss: 0.5,
+      gates: { passed: true, failures: [] },
+      output: 's3://a/metrics.json',
+    })),
+    RegisterModel: ok(() => ({
+      version: 3,
+      stage: 'Staging',
+      artifactUri: 's3://a/models/flights/3/model.onnx',
+      output: 's3://a/models/flights/3/',
+    })),
     RecordFailure: (input) => recordRunFailure(input, { runLog: emptyRunLog }),
     PublishFailure: ok(() => ({ MessageId: 'm-1' })),
   };
@@ -226,7 +278,12 @@ function tasks(overrides: Record<string, Handler> = {}) {
   return { handlers, calls, called: () => calls.map(([name]) => name) };
 }
 
-const runInput = { runId: 'r1', model: 'flights', datasetUri: 's3://data/datasets/flights.json', featureSet: 'flights-v1' };
+const runInput = {
+  runId: 'r1',
+  model: 'flights',
+  datasetUri: 's3://data/datasets/flights.json',
+  featureSet: 'flights-v1',
+};
 
 async function run(input: Record<string, unknown>, stubs: ReturnType<typeof tasks>) {
   const execution = machine.run(input as never, {
@@ -276,16 +333,23 @@ describe('training ASL runs', () => {
         {
           ChannelName: 'train',
           DataSource: {
-            S3DataSource: { S3Uri: `s3://${realisticValue('ArtifactsBucketName')}/runs/r1/preprocess/` },
+            S3DataSource: {
+              S3Uri: `s3://${realisticValue('ArtifactsBucketName')}/runs/r1/preprocess/train/`,
+            },
           },
         },
       ],
-      OutputDataConfig: { S3OutputPath: `s3://${realisticValue('ArtifactsBucketName')}/runs/r1/train/container` },
+      OutputDataConfig: {
+        S3OutputPath: `s3://${realisticValue('ArtifactsBucketName')}/runs/r1/train/container`,
+      },
       ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.xlarge' },
       StoppingCondition: { MaxRuntimeInSeconds: 3600 },
     });
     const imported = stubs.calls.find(([name]) => name === 'ImportContainerModel')?.[1];
-    expect(imported?.containerJob).toEqual({ modelArtifactsUri: 's3://a/model.tar.gz', trainingJobName: 'r1-train' });
+    expect(imported?.containerJob).toEqual({
+      modelArtifactsUri: 's3://a/model.tar.gz',
+      trainingJobName: 'r1-train',
+    });
     expect(stubs.called()).not.toContain('TrainModel');
   });
 
@@ -316,7 +380,15 @@ describe('training ASL runs', () => {
       passed: false,
       rows: 20_000,
       validRows: 20_000,
-      violations: [{ expectation: 'maxNullRate' as const, column: 'distance', message: '30% null', count: 6000, examples: [] }],
+      violations: [
+        {
+          expectation: 'maxNullRate' as const,
+          column: 'distance',
+          message: '30% null',
+          count: 6000,
+          examples: [],
+        },
+      ],
     };
     const stubs = tasks({
       ValidateData: async () => {
@@ -330,7 +402,10 @@ describe('training ASL runs', () => {
     // Assess
     expect(stubs.called()).toEqual(['ValidateData', 'RecordFailure', 'PublishFailure']);
     const recorded = stubs.calls.find(([name]) => name === 'RecordFailure')?.[1];
-    expect(recorded?.error).toEqual({ Error: 'DataValidationFailed', Cause: expect.stringContaining('maxNullRate (distance)') });
+    expect(recorded?.error).toEqual({
+      Error: 'DataValidationFailed',
+      Cause: expect.stringContaining('maxNullRate (distance)'),
+    });
     const published = stubs.calls.find(([name]) => name === 'PublishFailure')?.[1];
     expect(published).toEqual({
       TopicArn: realisticValue('AlarmsTopicArn'),
@@ -343,9 +418,17 @@ describe('training ASL runs', () => {
 
   it('records a run whose gates failed as QualityGateFailed at evaluate, with every failed gate', async () => {
     // Prepare
-    const failures = ['overall: AUC 0.550 is below the minimum 0.600', 'subgroup origin_region=west: AUC 0.4'];
+    const failures = [
+      'overall: AUC 0.550 is below the minimum 0.600',
+      'subgroup origin_region=west: AUC 0.4',
+    ];
     const stubs = tasks({
-      Evaluate: async () => ({ auc: 0.55, logLoss: 0.6, gates: { passed: false, failures }, output: 's3://a/m.json' }),
+      Evaluate: async () => ({
+        auc: 0.55,
+        logLoss: 0.6,
+        gates: { passed: false, failures },
+        output: 's3://a/m.json',
+      }),
     });
 
     // Act
@@ -366,7 +449,10 @@ describe('training ASL runs', () => {
 // What the stack synthesizes.
 
 const { template } = synthStack();
-const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const resources = template.toJSON().Resources as Record<
+  string,
+  { Type: string; Properties: Record<string, any> }
+>;
 
 /** Logical id of the single resource of `type` whose properties match. */
 function idOf(type: string, props: Record<string, unknown> = {}): string {
@@ -423,8 +509,11 @@ const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribut
 const objectsArn = (bucketId: string, prefix: string) => ({
   'Fn::Join': ['', [getAtt(bucketId), `/${prefix}*`]],
 });
-const roleOf = (resourceId: string, property = 'Role') =>
-  ((resources[resourceId]?.Properties[property] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '') as string;
+/** The role a resource runs as: its `Role` (functions) or `RoleArn` (state machines) GetAtt. */
+function roleOf(resourceId: string, property = 'Role'): string {
+  const ref = resources[resourceId]?.Properties[property] as { 'Fn::GetAtt': string[] } | undefined;
+  return ref?.['Fn::GetAtt'][0] ?? '';
+}
 
 interface Statement {
   readonly Action: string | string[];
@@ -459,7 +548,9 @@ describe('training pipeline stack', () => {
       LoggingConfiguration: {
         Level: 'ALL',
         IncludeExecutionData: true,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } }],
+        Destinations: [
+          { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } } },
+        ],
       },
       TracingConfiguration: { Enabled: true },
     });
@@ -557,10 +648,9 @@ describe('training pipeline stack', () => {
 });
 
 describe('training pipeline grants', () => {
-  const roles = Object.fromEntries(Object.entries(stepFunctionIds).map(([name, id]) => [name, roleOf(id)])) as Record<
-    StepFunctionName,
-    string
-  >;
+  const roles = Object.fromEntries(
+    Object.entries(stepFunctionIds).map(([name, id]) => [name, roleOf(id)]),
+  ) as Record<StepFunctionName, string>;
   const dataBucketId = (() => {
     const variables = resources[stepFunctionIds.ValidateData]?.Properties.Environment?.Variables as Record<
       string,
@@ -583,6 +673,22 @@ describe('training pipeline grants', () => {
       ]);
   });
 
+  it("lets SageMaker training jobs read and write the run's files, and nothing else of the buckets", () => {
+    // Act
+    const bucketStatements = statementsOf(sageMakerRoleId).filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('s3:')),
+    );
+
+    // Assess
+    expect(bucketStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: objectsArn(artifactsBucketId, 'runs/'),
+      },
+    ]);
+  });
+
   it('lets ValidateData and Preprocess, and no other step, read datasets', () => {
     for (const [name, role] of Object.entries(roles)) {
       const expected = name === 'ValidateData' || name === 'Preprocess' ? [['s3:GetObject']] : [];
@@ -595,7 +701,15 @@ describe('training pipeline grants', () => {
       const registers = name === 'RegisterModel';
       expect(actionsOn(role, getAtt(registryTableId)), name).toEqual(
         registers
-          ? [['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']]
+          ? [
+              [
+                'dynamodb:GetItem',
+                'dynamodb:PutItem',
+                'dynamodb:Query',
+                'dynamodb:Scan',
+                'dynamodb:UpdateItem',
+              ],
+            ]
           : [],
       );
       expect(actionsOn(role, objectsArn(artifactsBucketId, 'models/')), name).toEqual(

@@ -121,7 +121,7 @@ describe('the seed run that npm start makes', () => {
     expect(v1).toMatchObject({
       stage: 'Production',
       trainingRunId: seed?.runId,
-      params: { trainer: 'logreg', seed: 0 },
+      params: { trainer: 'logreg', splitSeed: 0 },
     });
     const bucket = parseS3Uri(v1?.artifactUri ?? '').bucket;
     const keys = artifactKeys(SEED.model, 1);

@@ -43,7 +43,8 @@ export async function startTestDynamoDb(): Promise<TestDynamoDb> {
       );
       // dynalite answers ResourceNotFound until the table turns ACTIVE, a tick after CreateTable.
       while (
-        (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== 'ACTIVE'
+        (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !==
+        'ACTIVE'
       )
         await new Promise((resolve) => setTimeout(resolve, 5));
       return tableName;

@@ -2,9 +2,11 @@
 // in-memory buckets, the way the state machine drives the step functions (each result added to
 // the state at its ResultPath), so each step's tests start from the real output of the steps
 // before it, on the real flights-20k data.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type * as z from 'zod';
 import { buildTestSet } from '../../functions/build-test-set/core.ts';
 import { type EvaluatePorts, evaluate } from '../../functions/evaluate/core.ts';
 import type { ModelVersion } from '../../functions/lib/registry/model-version.ts';
@@ -55,7 +57,8 @@ export const flightsFile = (): Uint8Array => Buffer.from(flightsJson(), 'utf8');
 export const flightsRawRows = (): RawFlightRow[] => JSON.parse(flightsJson()) as RawFlightRow[];
 
 /** Rows as a dataset file (a JSON array, as flights-20k is). */
-export const datasetFile = (rows: readonly unknown[]): Uint8Array => Buffer.from(JSON.stringify(rows), 'utf8');
+export const datasetFile = (rows: readonly unknown[]): Uint8Array =>
+  Buffer.from(JSON.stringify(rows), 'utf8');
 
 /** What the steps get: the artifacts bucket, dataset reads, a silent log. */
 export type TestStepPorts = Pick<StepPorts, 'artifacts' | 'readObject' | 'log'>;
@@ -74,7 +77,7 @@ export interface TestRun {
  * Pass `artifacts` to run in the same bucket as another run.
  */
 export function startRun(
-  input: Partial<TrainingRunInput> & { runId: string },
+  input: Partial<z.input<typeof TrainingRunInput>> & { runId: string },
   opts: { dataset?: Uint8Array; artifacts?: MemoryObjectStore } = {},
 ): TestRun {
   const artifacts = opts.artifacts ?? memoryObjectStore(ARTIFACTS_BUCKET);
@@ -110,7 +113,10 @@ export function startRun(
 }
 
 /** Evaluate's model loader as its handler builds it: the serving onnxruntime loader over `store`. */
-export function onnxLoadModel(store: MemoryObjectStore, featureSet = 'flights-v1'): EvaluatePorts['loadModel'] {
+export function onnxLoadModel(
+  store: MemoryObjectStore,
+  featureSet = 'flights-v1',
+): EvaluatePorts['loadModel'] {
   const load = createOnnxModelLoader(store.fetch, { intraOpThreads: 2 });
   return ({ uri, sha256, model }) =>
     load({ model, version: 0, artifactUri: uri, artifactSha256: sha256, featureSet } as ModelVersion);
@@ -157,13 +163,23 @@ export async function runThrough(run: TestRun, last: (typeof ORDER)[number]): Pr
   return results;
 }
 
-/** The bytes of every object under `prefix`, by key (to compare a re-run's output with). */
-export function snapshot(store: MemoryObjectStore, prefix: string): Map<string, Buffer> {
-  return new Map(store.keys(prefix).map((key) => [key, Buffer.from(store.objects.get(key)?.body ?? [])]));
+/** The sha256 of every object under `prefix`, by key: compare a re-run's output with it, byte for byte. */
+export function snapshot(store: MemoryObjectStore, prefix: string): Map<string, string> {
+  return new Map(
+    store.keys(prefix).map((key) => [
+      key,
+      createHash('sha256')
+        .update(store.objects.get(key)?.body ?? new Uint8Array())
+        .digest('hex'),
+    ]),
+  );
 }
 
 /** Keys written by `act`, in write order. */
-export async function keysWrittenBy(store: MemoryObjectStore, act: () => Promise<unknown>): Promise<string[]> {
+export async function keysWrittenBy(
+  store: MemoryObjectStore,
+  act: () => Promise<unknown>,
+): Promise<string[]> {
   const before = store.writes.length;
   await act();
   return store.writes.slice(before);

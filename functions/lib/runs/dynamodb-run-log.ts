@@ -121,8 +121,11 @@ export class DynamoDbRunLog implements RunLog {
     } while (start);
     const run = items.find((i) => i.item === RUN);
     if (!run) return undefined;
+    // A re-run restarts the run (its first step resets startedAt); steps left from the earlier
+    // execution that this one has not reached yet are not part of it.
+    const startedAt = String(run.startedAt ?? '');
     const steps = items
-      .filter((i) => String(i.item).startsWith('STEP#'))
+      .filter((i) => String(i.item).startsWith('STEP#') && String(i.startedAt ?? '') >= startedAt)
       .map((i) => withoutKeys(i) as unknown as StepRecord)
       .sort((a, b) => PIPELINE_STEPS.indexOf(a.step) - PIPELINE_STEPS.indexOf(b.step));
     return { ...(withoutKeys(run) as unknown as Omit<RunRecord, 'steps'>), runId, steps };

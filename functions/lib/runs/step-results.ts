@@ -6,7 +6,15 @@ import * as z from 'zod';
 export const ValidationResult = z.object({
   datasetSha256: z.string(),
   /** The run's settings with defaults filled in, for states that read them by JSONPath. */
-  settings: z.object({ trainer: z.string(), params: z.record(z.string(), z.number()), seed: z.number() }),
+  settings: z.object({
+    trainer: z.string(),
+    params: z.record(z.string(), z.number()),
+    seed: z.number(),
+    /** With its defaults too: TrainInContainer reads instanceType and maxRuntimeSeconds. */
+    container: z
+      .object({ image: z.string(), instanceType: z.string(), maxRuntimeSeconds: z.number() })
+      .optional(),
+  }),
   rows: z.number(),
   validRows: z.number(),
   output: z.string(),

@@ -1,13 +1,20 @@
 // runPipelineStep names a step's errors for the state machine (transient → TransientError, which
 // the ASL retries; anything else keeps its name for the Catch) and records the step in the run log,
 // here the real DynamoDB run log on dynalite.
-import { ConditionalCheckFailedException, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidRequest } from '../../../../../functions/lib/errors.ts';
 import { DynamoDbRunLog } from '../../../../../functions/lib/runs/dynamodb-run-log.ts';
-import { isTransient, runPipelineStep, type StepDeps } from '../../../../../functions/lib/runs/pipeline-step.ts';
+import {
+  isTransient,
+  runPipelineStep,
+  type StepDeps,
+} from '../../../../../functions/lib/runs/pipeline-step.ts';
 import type { RunLog } from '../../../../../functions/lib/runs/run-log.ts';
 import { DataValidationFailed } from '../../../../../functions/lib/validation/validate-dataset.ts';
 import { RUN_LOG_KEYS, startTestDynamoDb, type TestDynamoDb } from '../../../../support/local-dynamodb.ts';
@@ -31,16 +38,24 @@ const failedReport = {
   passed: false,
   rows: 10,
   validRows: 10,
-  violations: [{ expectation: 'minRows' as const, message: '10 rows, expected at least 5,000', count: 10, examples: [] }],
+  violations: [
+    { expectation: 'minRows' as const, message: '10 rows, expected at least 5,000', count: 10, examples: [] },
+  ],
 };
 
 describe('isTransient', () => {
   it.each([
-    ['an SDK error the SDK marked retryable', s3Error('RequestTimeTooSkewed', 403, { $retryable: { throttling: false } })],
+    [
+      'an SDK error the SDK marked retryable',
+      s3Error('RequestTimeTooSkewed', 403, { $retryable: { throttling: false } }),
+    ],
     ['ThrottlingException', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })],
     [
       'ProvisionedThroughputExceededException',
-      new ProvisionedThroughputExceededException({ message: 'throughput exceeded', $metadata: metadata(400) }),
+      new ProvisionedThroughputExceededException({
+        message: 'throughput exceeded',
+        $metadata: metadata(400),
+      }),
     ],
     ['a 5xx answer of a service', s3Error('InternalFailure', 500)],
     ['a 503 SlowDown from S3', s3Error('SlowDown', 503)],
@@ -131,7 +146,11 @@ describe('runPipelineStep', () => {
 
   it('passes the step the input with its defaults applied', async () => {
     // Act
-    const state = await runPipelineStep('validate', input, deps, async (s) => ({ ...s }));
+    let state: unknown;
+    await runPipelineStep('validate', input, deps, async (s) => {
+      state = s;
+      return {};
+    });
 
     // Assess
     expect(state).toMatchObject({ ...input, trainer: 'logreg', params: {}, seed: 0, requestedBy: 'unknown' });
@@ -145,7 +164,10 @@ describe('runPipelineStep', () => {
     const outcome = runPipelineStep('validate', input, deps, readsDataset);
 
     // Assess
-    await expect(outcome).rejects.toMatchObject({ name: 'TransientError', message: 'SlowDown: SlowDown from S3' });
+    await expect(outcome).rejects.toMatchObject({
+      name: 'TransientError',
+      message: 'SlowDown: SlowDown from S3',
+    });
     const step = (await runLog.getRun('run-1'))?.steps[0];
     expect(step).toMatchObject({
       status: 'RETRYING',
@@ -213,10 +235,15 @@ describe('runPipelineStep', () => {
     let worked = false;
 
     // Act
-    const outcome = runPipelineStep('validate', { ...input, runId: '-bad_id', model: undefined }, deps, async () => {
-      worked = true;
-      return {};
-    });
+    const outcome = runPipelineStep(
+      'validate',
+      { ...input, runId: '-bad_id', model: undefined },
+      deps,
+      async () => {
+        worked = true;
+        return {};
+      },
+    );
 
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(InvalidRequest);
