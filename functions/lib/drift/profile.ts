@@ -1,6 +1,7 @@
 // The training reference profile (profile.json beside model.onnx): per-feature distributions
 // compact enough to store, against which the drift check computes PSI and KS for live data.
 import * as z from 'zod';
+import { assignBin } from '../binning.ts';
 
 /** How a field is profiled: numbers by quantile bins and percentiles, categories by shares. */
 export type FieldKind = 'numeric' | 'categorical';
@@ -95,20 +96,7 @@ export function categoryValue(value: unknown): string | null {
   return null;
 }
 
-/**
- * The bin of a (finite) `value` among ascending `edges`: the index of the first edge ≥ value, or
- * `edges.length` above them all. A value equal to an edge goes to the lower bin. Binary search.
- */
-export function assignBin(edges: ArrayLike<number>, value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((edges[mid] ?? 0) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+export { assignBin };
 
 /** `category` if the profile keeps it by name, or null when it falls under `otherShare`. */
 export function assignCategory(field: CategoricalFieldProfile, category: string): string | null {

@@ -202,32 +202,17 @@ export class DynamoDbModelRegistry implements ModelRegistry {
     else set.push('previousProductionVersion = :prev');
     if (opts.reason === undefined) remove.push('promotionReason');
     else set.push('promotionReason = :why');
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: pk(model), sk: HEAD },
-          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression:
-            revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev',
-          ExpressionAttributeValues: {
-            ':v': version,
-            ':next': revision + 1,
-            ':t': at,
-            ':by': opts.actor,
-            ...(previous === undefined ? {} : { ':prev': previous }),
-            ...(opts.reason === undefined ? {} : { ':why': opts.reason }),
-            ...(revision === 0 ? {} : { ':rev': revision }),
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      throw new ConflictError(`another stage change of ${model} happened first; re-read and retry`, {
-        model,
-        version,
-      });
-    }
+    await this.decideOnHead(model, version, revision, {
+      update: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      values: {
+        ':v': version,
+        ':next': revision + 1,
+        ':t': at,
+        ':by': opts.actor,
+        ...(previous === undefined ? {} : { ':prev': previous }),
+        ...(opts.reason === undefined ? {} : { ':why': opts.reason }),
+      },
+    });
     await this.completePromotion(model, revision + 1, {
       version,
       previous,
@@ -265,20 +250,38 @@ export class DynamoDbModelRegistry implements ModelRegistry {
       at: this.now().toISOString(),
       ...(opts.reason === undefined ? {} : { reason: opts.reason }),
     };
+    await this.decideOnHead(model, version, revision, {
+      update: 'SET stageRevision = :next, updatedAt = :t, lastArchive = :change',
+      // The Production version cannot be archived, even if it became Production since the read.
+      extraCondition: '(attribute_not_exists(productionVersion) OR productionVersion <> :v)',
+      values: { ':next': revision + 1, ':t': change.at, ':change': change, ':v': version },
+    });
+    await this.completeArchive(model, change);
+    return withStage({ ...item, stage: 'Archived' }, head);
+  }
+
+  /**
+   * The one conditional write that decides a stage change: `update` on the model's head item,
+   * only if its stage revision is still `revision` (and `extraCondition` holds). A lost race is
+   * a ConflictError; the caller then re-reads and decides again.
+   */
+  private async decideOnHead(
+    model: string,
+    version: number,
+    revision: number,
+    change: { update: string; values: Record<string, unknown>; extraCondition?: string },
+  ): Promise<void> {
+    const unchanged = revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev';
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: pk(model), sk: HEAD },
-          UpdateExpression: 'SET stageRevision = :next, updatedAt = :t, lastArchive = :change',
-          ConditionExpression: `${revision === 0 ? 'attribute_not_exists(stageRevision)' : 'stageRevision = :rev'} AND (attribute_not_exists(productionVersion) OR productionVersion <> :v)`,
-          ExpressionAttributeValues: {
-            ':next': revision + 1,
-            ':t': change.at,
-            ':change': change,
-            ':v': version,
-            ...(revision === 0 ? {} : { ':rev': revision }),
-          },
+          UpdateExpression: change.update,
+          ConditionExpression: change.extraCondition
+            ? `${unchanged} AND ${change.extraCondition}`
+            : unchanged,
+          ExpressionAttributeValues: { ...change.values, ...(revision === 0 ? {} : { ':rev': revision }) },
         }),
       );
     } catch (err) {
@@ -288,8 +291,6 @@ export class DynamoDbModelRegistry implements ModelRegistry {
         version,
       });
     }
-    await this.completeArchive(model, change);
-    return withStage({ ...item, stage: 'Archived' }, head);
   }
 
   /** The writes that follow an archive decided on the head item (idempotent). */

@@ -1,6 +1,8 @@
 // Quantile binning for histogram-based tree growing: each feature's values are cut once, before
 // boosting, at a few edges taken from the training data, and rows are stored as bin numbers.
 
+import { assignBin } from '../binning.ts';
+
 /** Edges of one feature, ascending; bin b holds values v with edges[b − 1] < v ≤ edges[b]. */
 export type BinEdges = Float32Array;
 
@@ -53,18 +55,6 @@ export function quantileEdges(column: Float32Array, maxBins: number): BinEdges {
   return Float32Array.from(edges);
 }
 
-/** Bin of `value`: the first edge ≥ value, or the last bin when value exceeds every edge. */
-export function binOf(edges: BinEdges, value: number): number {
-  let lo = 0;
-  let hi = edges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((edges[mid] ?? 0) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Compute each feature's edges from the row-major `x` and store every value as its bin. */
 export function binRows(x: Float32Array, nRows: number, nFeatures: number, maxBins: number): BinnedRows {
   const bins = new Uint8Array(nRows * nFeatures);
@@ -81,7 +71,7 @@ export function binRows(x: Float32Array, nRows: number, nFeatures: number, maxBi
     totalBins += featureEdges.length + 1;
     const counts = new Uint32Array(featureEdges.length + 1);
     for (let i = 0; i < nRows; i++) {
-      const bin = binOf(featureEdges, column[i] ?? 0);
+      const bin = assignBin(featureEdges, column[i] ?? 0);
       bins[i * nFeatures + j] = bin;
       counts[bin] = (counts[bin] ?? 0) + 1;
     }
