@@ -16,7 +16,7 @@ const USAGE = `usage: mlops <command> [options]
   models show <model>                                      a model's versions, stages, metrics and lineage
   models promote <model> <version> [--reason "…"]          make a version the Production version (conditional write)
   models archive <model> <version> [--reason "…"]          archive a version that is not Production
-  train [--trainer logreg|gbdt|container] [--model m] [--dataset s3://…|file.json] [--run-id id]
+  train [--trainer logreg|gbdt|container] [--model m] [--data s3://…|file.json] [--run-id id]
         [--params '{"l2":0.5}'] [--subgroup origin_region|distance_band|day_part] [--min-auc 0.6]
         [--image ecr-uri] [--promote]
                                                            run the training pipeline (seed dataset by default), step by
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       instances: { type: 'string' },
       model: { type: 'string' },
       dataset: { type: 'string' },
+      data: { type: 'string' }, // short for --dataset
       'feature-set': { type: 'string', default: 'flights-v1' },
       promote: { type: 'boolean', default: false },
       trainer: { type: 'string' },
@@ -90,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     case 'train':
       return trainCommand(target, {
         model: values.model ?? 'flight-delay',
-        dataset: values.dataset,
+        dataset: values.data ?? values.dataset,
         featureSet: values['feature-set'],
         trainer: values.trainer,
         runId: values['run-id'],
