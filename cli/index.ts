@@ -14,6 +14,7 @@ const USAGE = `usage: mlops <command> [options]
   predict <model> --file rows.json | --instances '[{…}]'   score rows with the model's serving version
   models list                                              models with their Production and latest versions
   models show <model>                                      a model's versions, stages, metrics and lineage
+  models history <model>                                   every registration and stage change: when, who, why
   models promote <model> <version> [--reason "…"]          make a version the Production version (conditional write)
   models archive <model> <version> [--reason "…"]          archive a version that is not Production
   train [--trainer logreg|gbdt|container] [--model m] [--data s3://…|file.json] [--run-id id]

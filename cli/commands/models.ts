@@ -19,6 +19,20 @@ export async function modelsCommand(
   args: { action: string; model?: string; version?: string; reason?: string; json: boolean },
 ): Promise<number> {
   const registry = registryFor(target);
+  if (args.action === 'history') {
+    if (!args.model) throw new Error('usage: mlops models history <model>');
+    const events = await registry.listAuditEvents(args.model);
+    if (args.json) console.log(JSON.stringify(events, null, 2));
+    else if (events.length === 0) console.log(`no history for ${args.model}`);
+    else
+      console.log(
+        table(
+          ['at', 'action', 'version', 'replaced', 'by', 'reason'],
+          events.map((e) => [e.at, e.action, e.version, e.previousVersion ?? '', e.actor, e.reason ?? '']),
+        ),
+      );
+    return 0;
+  }
   if (args.action === 'promote' || args.action === 'archive') {
     const version = Number(args.version);
     if (!args.model || !Number.isInteger(version) || version < 1)
@@ -76,5 +90,5 @@ export async function modelsCommand(
     );
     return 0;
   }
-  throw new Error(`unknown action "models ${args.action}": use list, show, promote or archive`);
+  throw new Error(`unknown action "models ${args.action}": use list, show, history, promote or archive`);
 }

@@ -17,7 +17,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, ModelNotFound } from '../errors.ts';
-import type { ModelRegistry, ModelSummary, ModelVersion, NewModelVersion, Stage } from './model-version.ts';
+import type {
+  AuditEvent,
+  ModelRegistry,
+  ModelSummary,
+  ModelVersion,
+  NewModelVersion,
+  Stage,
+} from './model-version.ts';
 
 const pk = (model: string) => `MODEL#${model}`;
 const HEAD = 'HEAD';
@@ -104,6 +111,31 @@ export class DynamoDbModelRegistry implements ModelRegistry {
       start = page.LastEvaluatedKey;
     } while (start);
     return versions;
+  }
+
+  async listAuditEvents(model: string): Promise<AuditEvent[]> {
+    const events: Array<{ event: AuditEvent; revision: number }> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
+          ExpressionAttributeValues: { ':pk': pk(model), ':a': 'AUDIT#' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const { pk: _pk, sk, ...event } of page.Items ?? [])
+        events.push({
+          event: event as AuditEvent,
+          revision: Number(/^AUDIT#rev#(\d+)$/.exec(String(sk))?.[1] ?? 0),
+        });
+      start = page.LastEvaluatedKey;
+    } while (start);
+    // Time orders the trail; within one millisecond, stage revisions keep their own order.
+    return events
+      .sort((a, b) => a.event.at.localeCompare(b.event.at) || a.revision - b.revision)
+      .map((e) => e.event);
   }
 
   async allocateVersion(model: string, trainingRunId: string): Promise<number> {

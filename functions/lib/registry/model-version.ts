@@ -35,6 +35,19 @@ export interface ModelSummary {
   readonly stageRevision: number;
 }
 
+/** One registry change, as the audit trail keeps it. */
+export interface AuditEvent {
+  readonly model: string;
+  readonly at: string;
+  readonly action: 'register' | 'promote' | 'archive';
+  readonly version: number;
+  readonly actor: string;
+  /** Promotions: the version it replaced, if any. */
+  readonly previousVersion?: number | null;
+  readonly stage?: Stage;
+  readonly reason?: string | null;
+}
+
 /** Port: the registry as use cases see it. */
 export interface ModelRegistry {
   getModel(model: string): Promise<ModelSummary | undefined>;
@@ -75,4 +88,6 @@ export interface ModelRegistry {
     version: number,
     opts: { actor: string; reason?: string; expectedRevision?: number },
   ): Promise<ModelVersion>;
+  /** The model's audit trail, oldest first. */
+  listAuditEvents(model: string): Promise<AuditEvent[]>;
 }

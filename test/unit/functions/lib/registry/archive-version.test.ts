@@ -82,6 +82,26 @@ describe('DynamoDbModelRegistry.archiveVersion', () => {
     expect(await registry.getModel('m')).toMatchObject({ stageRevision: 1 });
   });
 
+  it('lists the audit trail in the order the changes happened', async () => {
+    await registerVersions(3);
+    await registry.promoteToProduction('m', 1, { actor: 'alice', reason: 'first model' });
+    await registry.promoteToProduction('m', 2, { actor: 'bob' });
+    await registry.archiveVersion('m', 3, { actor: 'carol', reason: 'lost to v2' });
+
+    const trail = await registry.listAuditEvents('m');
+
+    expect(trail.map((e) => [e.action, e.version, e.actor])).toEqual([
+      ['register', 1, 'test'],
+      ['register', 2, 'test'],
+      ['register', 3, 'test'],
+      ['promote', 1, 'alice'],
+      ['promote', 2, 'bob'],
+      ['archive', 3, 'carol'],
+    ]);
+    expect(trail[4]).toMatchObject({ previousVersion: 1, reason: null });
+    expect(trail[5]).toMatchObject({ reason: 'lost to v2' });
+  });
+
   it('fails with ConflictError to archive the Production version, and changes nothing', async () => {
     // Prepare
     await registerVersions(2);
