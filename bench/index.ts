@@ -30,6 +30,12 @@ if (process.argv.includes('training')) {
   process.exit(0);
 }
 
+if (process.argv.includes('batch')) {
+  // `npm run bench -- batch`: batch scoring through the local runtime against a bare loop.
+  await (await import('./batch.ts')).runBatchBench({ json });
+  process.exit(0);
+}
+
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', here('./run-load.ts'), JSON.stringify(spec)], {

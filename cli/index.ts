@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { modelsCommand } from './commands/models.ts';
 import { predictCommand } from './commands/predict.ts';
 import { runsCommand } from './commands/runs.ts';
+import { scoreCommand } from './commands/score.ts';
 import { trainCommand } from './commands/train.ts';
 import { resolveTarget } from './target.ts';
 
@@ -23,6 +24,8 @@ const USAGE = `usage: mlops <command> [options]
                                                            run the training pipeline (seed dataset by default), step by
                                                            step, and register a Staging version; --promote also makes it
                                                            the Production version
+  score <file.csv|.jsonl[.gz]> [--model m] [--version n] [--key-column c]
+                                                           drop a file for batch scoring, wait, print the output and counts
   runs list [--model m]                                    recent training runs
   runs show <runId>                                        a run's steps: status, duration, output, error
   status                                                   where the platform is and what it exposes
@@ -54,6 +57,8 @@ async function main(argv: string[]): Promise<number> {
       'min-auc': { type: 'string' },
       image: { type: 'string' },
       reason: { type: 'string' },
+      version: { type: 'string' },
+      'key-column': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,6 +85,15 @@ async function main(argv: string[]): Promise<number> {
         model: rest[1],
         version: rest[2],
         reason: values.reason,
+        json: values.json,
+      });
+    case 'score':
+      if (!rest[0]) throw new Error('usage: mlops score <file> [--model m]');
+      return scoreCommand(target, {
+        file: rest[0],
+        model: values.model ?? 'flight-delay',
+        version: values.version,
+        keyColumn: values['key-column'],
         json: values.json,
       });
     case 'runs':

@@ -59,3 +59,47 @@ export class NotConfigured extends PlatformError {
   override readonly name = 'NotConfigured';
   readonly status = 400;
 }
+
+/** A fault worth retrying (throttling, timeouts, 5xx of a service); the ASL's Retry matches its name. */
+export class TransientError extends Error {
+  override readonly name = 'TransientError';
+}
+
+/** Error names AWS SDKs and Node use for throttling and passing faults. */
+const TRANSIENT_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN']);
+
+/** True for faults a later attempt may not see: throttling, timeouts, connection resets, 5xx. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof PlatformError || !(err instanceof Error)) return false;
+  const sdk = err as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (sdk.$retryable) return true;
+  if (TRANSIENT_NAMES.has(err.name) || (sdk.code !== undefined && TRANSIENT_CODES.has(sdk.code))) return true;
+  return (sdk.$metadata?.httpStatusCode ?? 0) >= 500;
+}
+
+/** A Lambda error's Cause is the JSON `{errorType, errorMessage, trace}`; other causes are plain text. */
+export function reasonFromCause(cause: string | undefined): string {
+  if (!cause) return 'no cause given';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return cause;
+}

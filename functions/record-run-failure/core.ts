@@ -2,6 +2,7 @@
 // records the run as FAILED with a readable reason, and shapes the alarm message the state
 // machine publishes to the alarms topic and the error its Fail state ends with.
 import * as z from 'zod';
+import { reasonFromCause } from '../lib/errors.ts';
 import type { RunLog } from '../lib/runs/run-log.ts';
 import { PIPELINE_STEPS, RunId } from '../lib/runs/training-run.ts';
 
@@ -25,18 +26,6 @@ export interface FailureRecord {
   readonly failedStep: string;
 }
 
-/** A Lambda error's Cause is the JSON `{errorType, errorMessage, trace}`; other causes are plain text. */
-export function reasonFrom(cause: string | undefined): string {
-  if (!cause) return 'no cause given';
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // plain text
-  }
-  return cause;
-}
-
 export async function recordRunFailure(
   event: unknown,
   ports: { runLog: RunLog; now?: () => Date },
@@ -45,7 +34,7 @@ export async function recordRunFailure(
   // The gates' Pass state can only carry the first failure; Evaluate's result has them all.
   const gateFailures =
     state.error.Error === 'QualityGateFailed' ? state.evaluation?.gates.failures : undefined;
-  const reason = gateFailures?.length ? gateFailures.join('; ') : reasonFrom(state.error.Cause);
+  const reason = gateFailures?.length ? gateFailures.join('; ') : reasonFromCause(state.error.Cause);
   const run = await ports.runLog.getRun(state.runId);
   // The gates are a Choice after Evaluate; otherwise the last step that did not succeed failed.
   const failedStep =

@@ -36,6 +36,8 @@ export class DataStore extends Construct {
     this.bucket = new SecureBucket(this, 'Data', {
       accessLogs: props.accessLogs,
       accessLogsPrefix: 'data',
+      // Files dropped under incoming/ trigger batch scoring through EventBridge.
+      eventBridgeEnabled: true,
     }).bucket;
     for (const [index, seed] of (props.seedDatasets ?? []).entries()) {
       const deployment = new s3deploy.BucketDeployment(this, `Seed${index}`, {
@@ -59,13 +61,28 @@ export class DataStore extends Construct {
 
   /** Read training datasets. */
   grantReadDatasets(grantee: iam.IGrantable): iam.Grant {
+    return this.grantPrefix(grantee, DATASETS_PREFIX, ['s3:GetObject']);
+  }
+
+  /** `actions` on the objects under `prefix` (e.g. `incoming/`, `scores/`). */
+  grantPrefix(grantee: iam.IGrantable, prefix: string, actions: string[]): iam.Grant {
     const grant = iam.Grant.addToPrincipal({
       grantee,
-      actions: ['s3:GetObject'],
-      resourceArns: [this.bucket.arnForObjects(`${DATASETS_PREFIX}*`)],
+      actions,
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
     });
-    acknowledgePrefixWildcard(grantee, this.bucket, DATASETS_PREFIX);
+    acknowledgePrefixWildcard(grantee, this.bucket, prefix);
     return grant;
+  }
+
+  /** List keys under `prefix` (ListObjectsV2 is a bucket-level action, narrowed by condition). */
+  grantListPrefix(grantee: iam.IGrantable, prefix: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+    });
   }
 
   /** Set `DATA_BUCKET` and grant dataset reads. */

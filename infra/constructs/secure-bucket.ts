@@ -12,6 +12,8 @@ export interface SecureBucketProps {
   readonly accessLogsPrefix?: string;
   /** @default RemovalPolicy.RETAIN: model artifacts and data outlive a stack by default */
   readonly removalPolicy?: RemovalPolicy;
+  /** Send object events to EventBridge (what batch scoring triggers on). @default false */
+  readonly eventBridgeEnabled?: boolean;
 }
 
 /** The bucket defaults every platform bucket shares. */
@@ -37,6 +39,13 @@ export class SecureBucket extends Construct {
         },
       ],
     });
+    if (props.eventBridgeEnabled) {
+      // Set on the bucket itself: the L2 `eventBridgeEnabled` goes through CDK's notifications
+      // custom resource, a Lambda function with a managed policy, for a plain bucket property.
+      (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+        eventBridgeConfiguration: { eventBridgeEnabled: true },
+      };
+    }
   }
 }
 

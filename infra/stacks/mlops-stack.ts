@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ArtifactStore } from '../constructs/artifact-store.ts';
+import { BatchScoring } from '../constructs/batch-scoring.ts';
 import { DataStore } from '../constructs/data-store.ts';
 import { MlFunction } from '../constructs/ml-function.ts';
 import { ModelRegistry } from '../constructs/model-registry.ts';
@@ -50,6 +51,7 @@ export class MlopsStack extends Stack {
   readonly liveAlias: lambda.Alias;
   readonly trainingPipeline: TrainingPipeline;
   readonly alarmsTopic: sns.Topic;
+  readonly batchScoring: BatchScoring;
   readonly api: PredictionApi;
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
@@ -128,6 +130,14 @@ export class MlopsStack extends Stack {
       alarmsTopic: this.alarmsTopic,
     });
 
+    this.batchScoring = new BatchScoring(this, 'BatchScoring', {
+      data: this.data,
+      registry: this.registry,
+      artifacts: this.artifacts,
+      onnxRuntime,
+      alarmsTopic: this.alarmsTopic,
+    });
+
     this.api = new PredictionApi(this, 'PredictionApi', {
       target: this.liveAlias,
       rateLimit: props.apiRateLimit,
@@ -144,6 +154,7 @@ export class MlopsStack extends Stack {
       TrainingPipelineArn: this.trainingPipeline.stateMachine.stateMachineArn,
       RunsTableName: this.trainingPipeline.runLog.table.tableName,
       AlarmsTopicArn: this.alarmsTopic.topicArn,
+      BatchScoringArn: this.batchScoring.stateMachine.stateMachineArn,
       SeedDatasetUri: this.data.datasetUri(SEED_MODEL.prefix, SEED_MODEL.file),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });

@@ -2,43 +2,14 @@
 // log (start, end, duration, output, error), and names its errors for the state machine:
 // transient faults become `TransientError`, which the ASL retries with backoff; every other
 // error keeps its name and goes to the pipeline's Catch.
-import { InvalidRequest, PlatformError } from '../errors.ts';
+
+export { TransientError };
+
+import { InvalidRequest, isTransient, TransientError } from '../errors.ts';
 import { toFieldIssues } from '../schemas/zod-issues.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { RunLog } from './run-log.ts';
 import { PipelineState, type PipelineStep } from './training-run.ts';
-
-/** A fault worth retrying (throttling, timeouts, 5xx of a service); the ASL's Retry matches its name. */
-export class TransientError extends Error {
-  override readonly name = 'TransientError';
-}
-
-/** Error names AWS SDKs and Node use for throttling and passing faults. */
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'SlowDown',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'InternalServerError',
-  'InternalError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN']);
-
-/** True for faults a later attempt may not see: throttling, timeouts, connection resets, 5xx. */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof PlatformError || !(err instanceof Error)) return false;
-  const sdk = err as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (sdk.$retryable) return true;
-  if (TRANSIENT_NAMES.has(err.name) || (sdk.code !== undefined && TRANSIENT_CODES.has(sdk.code))) return true;
-  return (sdk.$metadata?.httpStatusCode ?? 0) >= 500;
-}
 
 /** What every step returns: at least where its output went, for the run log. */
 export interface StepOutcome {

@@ -27,6 +27,33 @@ export function runKey(runId: string, step: string, file: string): string {
   return `${RUNS_PREFIX}${runId}/${step}/${file}`;
 }
 
+/** Where data teams drop files to score: `incoming/{model}/[version={n}/]{name}` in the data bucket. */
+export const INCOMING_PREFIX = 'incoming/';
+
+/** Decompressed copies of large gzip inputs, for the Distributed Map's ItemReader (data bucket). */
+export const STAGING_PREFIX = 'staging/';
+
+/** Where one input's batch output goes (DESIGN.md "Batch output"): scores and rejected rows. */
+export function batchOutputKeys(opts: {
+  readonly model: string;
+  readonly version: number;
+  readonly dt: string;
+  readonly source: string;
+}) {
+  const partition = `model=${opts.model}/version=${opts.version}/dt=${opts.dt}/source=${opts.source}/`;
+  const scores = `scores/${partition}`;
+  const rejected = `rejected/${partition}`;
+  const part = (prefix: string, index: number) => `${prefix}part-${String(index).padStart(5, '0')}.jsonl`;
+  return {
+    scoresPrefix: scores,
+    rejectedPrefix: rejected,
+    scoresPart: (index: number) => part(scores, index),
+    rejectedPart: (index: number) => part(rejected, index),
+    /** Written last: its presence means the partition is complete. */
+    success: `${scores}_SUCCESS`,
+  } as const;
+}
+
 /** Where the bundled seed datasets land in the data bucket. */
 export const DATASETS_PREFIX = 'datasets/';
 

@@ -1,7 +1,8 @@
 // Training recipes: for each feature set, how a raw training row becomes (instance, label), what
 // its data must satisfy before training (the validation gate), how its test rows are sliced
-// into subgroups, and which fields its drift profile describes. Labels and slices are training
-// and monitoring concerns, so they live here rather than in the serving feature sets.
+// into subgroups, which fields its drift profile describes, and how a batch CSV row's text becomes
+// an instance. Labels and slices are training and monitoring concerns, so they live here rather
+// than in the serving feature sets.
 import type { FieldKind } from '../drift/profile.ts';
 import { InvalidRequest } from '../errors.ts';
 import { airportRegion } from '../features/airport-regions.ts';
@@ -30,6 +31,12 @@ export interface TrainingRecipe<Instance = unknown> {
    */
   readonly monitoredFields: Readonly<Record<string, FieldKind>>;
   monitoredValues(instance: Instance): Record<string, number | string | null>;
+  /**
+   * How a CSV row's text (every value a string, as Step Functions' ItemReader gives it) becomes a
+   * raw instance for `featureSet.instanceSchema`. Converts only text that is well formed for its
+   * field and leaves the rest as it is, so validation reports the bad value.
+   */
+  fromText(row: Record<string, string>): Record<string, unknown>;
 }
 
 /** Distance bands in miles, a coarse slice that every airport mix has. */
@@ -49,6 +56,9 @@ function dayPart(date: string): string {
 }
 
 const WEEKDAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** A plain decimal number such as `812`, `-3.5`, `.5` or `1e3`; `Number()` alone would read `''` as 0. */
+const DECIMAL_TEXT = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 
 const flightDelay: TrainingRecipe<FlightInstance> = {
   featureSet: flights,
@@ -81,6 +91,10 @@ const flightDelay: TrainingRecipe<FlightInstance> = {
       destination: f.destination,
     };
   },
+  fromText: (row) =>
+    typeof row.distance === 'string' && DECIMAL_TEXT.test(row.distance)
+      ? { ...row, distance: Number(row.distance) }
+      : { ...row },
 };
 
 /** Recipes by feature set name. */

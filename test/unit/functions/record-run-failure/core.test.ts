@@ -1,9 +1,10 @@
 // RecordFailure, the end of every failed training run: which step failed (from the run log, on
 // dynalite), the reason people read, and the alarm the state machine publishes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { reasonFromCause as reasonFrom } from '../../../../functions/lib/errors.ts';
 import { DynamoDbRunLog } from '../../../../functions/lib/runs/dynamodb-run-log.ts';
 import { type PipelineStep, TrainingRunInput } from '../../../../functions/lib/runs/training-run.ts';
-import { reasonFrom, recordRunFailure } from '../../../../functions/record-run-failure/core.ts';
+import { recordRunFailure } from '../../../../functions/record-run-failure/core.ts';
 import { RUN_LOG_KEYS, startTestDynamoDb, type TestDynamoDb } from '../../../support/local-dynamodb.ts';
 
 let dynamo: TestDynamoDb;
@@ -172,7 +173,7 @@ describe('recordRunFailure', () => {
   });
 });
 
-describe('reasonFrom', () => {
+describe('reasonFromCause', () => {
   it('takes the errorMessage out of a Lambda error Cause', () => {
     expect(reasonFrom(lambdaCause('ConflictError', 'the dataset changed after validation'))).toBe(
       'the dataset changed after validation',

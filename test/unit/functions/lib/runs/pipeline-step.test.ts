@@ -8,13 +8,9 @@ import {
 import { GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidRequest } from '../../../../../functions/lib/errors.ts';
+import { InvalidRequest, isTransient } from '../../../../../functions/lib/errors.ts';
 import { DynamoDbRunLog } from '../../../../../functions/lib/runs/dynamodb-run-log.ts';
-import {
-  isTransient,
-  runPipelineStep,
-  type StepDeps,
-} from '../../../../../functions/lib/runs/pipeline-step.ts';
+import { runPipelineStep, type StepDeps } from '../../../../../functions/lib/runs/pipeline-step.ts';
 import type { RunLog } from '../../../../../functions/lib/runs/run-log.ts';
 import { DataValidationFailed } from '../../../../../functions/lib/validation/validate-dataset.ts';
 import { RUN_LOG_KEYS, startTestDynamoDb, type TestDynamoDb } from '../../../../support/local-dynamodb.ts';

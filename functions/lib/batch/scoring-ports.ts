@@ -1,0 +1,28 @@
+// What the scoring steps (ScoreFile, ScoreBatch) need beyond the shared wiring: the plan's model
+// version loaded with onnxruntime (cached per execution environment) and its recipe. Only
+// functions with the onnxruntime layer import this module.
+import { ModelUnavailable } from '../errors.ts';
+import { cachedModelLoader } from '../serving/model-cache.ts';
+import { createOnnxModelLoader } from '../serving/onnx-model-loader.ts';
+import { s3ObjectFetcher } from '../storage/s3-objects.ts';
+import { recipeFor } from '../training/recipes.ts';
+import { dataStore, registry, s3 } from './batch-handler.ts';
+import type { BatchPlan } from './batch-plan.ts';
+import type { ScorePartPorts } from './score-part.ts';
+
+// A whole batch is scored per call: let onnxruntime use the function's cores.
+const loadModel = cachedModelLoader(createOnnxModelLoader(s3ObjectFetcher(s3), { intraOpThreads: 2 }));
+
+/** What scoring a part of `plan` needs: its bucket, the plan's model version, loaded, and its recipe. */
+export async function scoringPorts(plan: BatchPlan): Promise<ScorePartPorts> {
+  const version = await registry().getVersion(plan.model, plan.version);
+  if (!version || version.artifactSha256 !== plan.artifactSha256)
+    throw new ModelUnavailable(
+      `${plan.model} v${plan.version} is no longer the artifact this batch was planned with`,
+    );
+  return {
+    data: dataStore(plan.bucket),
+    model: await loadModel(version),
+    recipe: recipeFor(version.featureSet),
+  };
+}
