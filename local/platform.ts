@@ -1,29 +1,35 @@
 // Brings up the whole platform on 127.0.0.1 from the synthesized template (DESIGN.md parity
 // rule): tables on dynalite, buckets on s3rver, functions in worker pools with the template's
 // environment, the REST API with keys, throttles and alias weights, the state machines (and
-// the SNS topics their tasks publish to), and the seed datasets.
+// the SNS topics their tasks publish to), the EventBridge rules S3 object events are routed
+// to, and the seed datasets.
 // Whatever the template declares that has no local counterpart is reported by logical id.
 import { mkdirSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { seededRandom } from '../functions/lib/random.ts';
 import { loadApiKeys } from './api-keys.ts';
 import { deployBucketAssets } from './bucket-deployment.ts';
 import { localDynamoDbClient, startDynamoDb } from './emulators/dynamodb.ts';
 import { ensureTablesFromTemplate } from './emulators/dynamodb-tables.ts';
 import { localSdkEnv } from './emulators/local-aws.ts';
-import { ensureBucketsFromTemplate, localS3Client, startS3 } from './emulators/s3.ts';
+import { ensureBucketsFromTemplate, localS3Client, onObjectEvent, startS3 } from './emulators/s3.ts';
+import { LocalEventRouter } from './events/event-router.ts';
+import { readEventRules } from './events/event-rules.ts';
+import { eventBridgeBuckets } from './events/s3-event-source.ts';
 import { AccessLog } from './gateway/access-log.ts';
 import { type RestApiModel, readRestApiSetup } from './gateway/rest-api-model.ts';
 import { createGatewayListener } from './gateway/server.ts';
 import { registerFunctions } from './lambda/from-template.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
-import { classifyResources, type ResourceReport } from './resource-support.ts';
+import { classifyResources, markNotEmulated, type ResourceReport } from './resource-support.ts';
 import { localTrainingJob, SAGEMAKER_TRAINING_SYNC } from './sagemaker/training-job.ts';
 import { LocalTopics, readTopics, SNS_PUBLISH_RESOURCE } from './sns/local-topics.ts';
 import { stackResolution } from './stack-resolution.ts';
 import { LocalStepFunctions } from './stepfunctions/local-step-functions.ts';
+import { s3ItemSource } from './stepfunctions/s3-item-source.ts';
 import type { TaskIntegration } from './stepfunctions/task-handlers.ts';
 import { readStateMachines } from './stepfunctions/template-state-machines.ts';
 import { loadCloudAssembly } from './template/cloud-assembly.ts';
@@ -77,6 +83,8 @@ export interface StackInfo {
   readonly stateMachines: Record<string, string>;
   /** Logical id → topic ARN. */
   readonly topics: Record<string, string>;
+  /** Logical id → name of each EventBridge rule routed locally. */
+  readonly rules: Record<string, string>;
 }
 
 export interface Platform {
@@ -96,6 +104,12 @@ export interface Platform {
   readonly stepFunctions: LocalStepFunctions;
   /** The SNS topics: messages land in `<dataDir>/sns/<topic>.jsonl`. */
   readonly sns: LocalTopics;
+  /**
+   * EventBridge: the event-pattern rules, S3 "Object Created" events of EventBridge-enabled
+   * buckets routed to them, and what each delivery started (`executionsFor(key)`, `replay`,
+   * `waitForIdle`).
+   */
+  readonly events: LocalEventRouter;
   /** `local.json` content: how the CLI and scripts find this platform. */
   describe(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -183,6 +197,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       invokeLambda: (ref, event) => lambda.invoke(ref, event).then((r) => r.result),
       log,
       dataDir,
+      // Distributed Map ItemReaders read with the batch Lambdas' own reader.
+      readItems: s3ItemSource(s3Client),
       ...(options.stepFunctions?.retryDelayMs === undefined
         ? {}
         : { retryDelayMs: options.stepFunctions.retryDelayMs }),
@@ -194,6 +210,22 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       },
     });
     cleanups.push(() => stepFunctions.close());
+    const events = new LocalEventRouter({
+      targets: {
+        startExecution: (request) => stepFunctions.startExecution(request),
+        invokeLambda: (ref, event) => lambda.invoke(ref, event).then((r) => r.result),
+      },
+      log,
+      describeObject: async (bucket, key) => {
+        const head = await s3Client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return {
+          ...(head.ContentLength === undefined ? {} : { size: head.ContentLength }),
+          ...(head.ETag === undefined ? {} : { etag: head.ETag.replaceAll('"', '') }),
+        };
+      },
+    });
+    // Closed before the engine: deliveries in flight still start their executions.
+    cleanups.push(() => events.close());
 
     for (const stack of assembly.stacks) {
       const resources = stack.template.Resources ?? {};
@@ -262,6 +294,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         }
       }
 
+      const ruleReading = readEventRules(stack, resolution);
+      for (const rule of ruleReading.rules) events.addRule(rule);
+      for (const { logicalId, reason } of ruleReading.notEmulated)
+        markNotEmulated(report, logicalId, 'AWS::Events::Rule', reason);
+      report.warnings.push(...ruleReading.warnings);
+      const eventSources = eventBridgeBuckets(stack, resolution);
+      for (const bucketName of eventSources.buckets) events.addS3Bucket(bucketName);
+      report.warnings.push(...eventSources.warnings);
+
       const apiSetup = readRestApiSetup({ Resources: resources }, resolveIn);
       report.warnings.push(...apiSetup.warnings);
       for (const api of apiSetup.apis)
@@ -291,8 +332,16 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         functions,
         stateMachines: stateMachineArns,
         topics: topicArns,
+        rules: Object.fromEntries(ruleReading.rules.map((r) => [r.logicalId, r.name])),
       });
     }
+    // Objects put from here on are routed; the seed deployment above started nothing, as on
+    // a restart (on AWS it runs once, at the first deploy).
+    cleanups.push(
+      onObjectEvent(s3.server, events.onS3ObjectEvent, (err, event) =>
+        log(`[events] s3://${event.bucket}/${event.key}: not routed: ${(err as Error).message}`),
+      ),
+    );
 
     const keys = loadApiKeys(dataDir, apiKeyIds, explicitKeys);
     const apiKeysByValue = new Map([...keys].map(([id, value]) => [value, id]));
@@ -323,6 +372,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       lambda,
       stepFunctions,
       sns,
+      events,
       describe: () => ({
         url,
         apiKey,

@@ -22,6 +22,10 @@ const EMULATED = new Set([
   'Custom::CDKBucketDeployment',
   'AWS::StepFunctions::StateMachine',
   'AWS::SNS::Topic',
+  // Event-pattern rules; schedule-only rules are reported below.
+  'AWS::Events::Rule',
+  // CDK's bucket notifications: the EventBridge part (local/events/s3-event-source.ts).
+  'Custom::S3BucketNotifications',
 ]);
 
 /** Types that change nothing a local run can observe, with the reason shown to the user. */
@@ -79,6 +83,11 @@ export function classifyResources(stackName: string, resources: Resources): Reso
       report.noLocalMeaning.push(`${id} (custom resource provider, replaced by a built-in emulation)`);
     } else if (r.Type === 'AWS::Lambda::Function' && !runtime.startsWith('nodejs')) {
       report.notEmulated.push(`${id} (${r.Type}, runtime ${runtime || 'unknown'})`);
+    } else if (r.Type === 'AWS::Events::Rule' && r.Properties?.EventPattern === undefined) {
+      const schedule = r.Properties?.ScheduleExpression;
+      report.notEmulated.push(
+        `${id} (${r.Type}, ${schedule === undefined ? 'no EventPattern' : `schedule ${String(schedule)}`}: schedules are not emulated yet)`,
+      );
     } else if (EMULATED.has(r.Type)) {
       report.emulated.push(id);
     } else if (NO_LOCAL_MEANING[r.Type]) {
@@ -88,4 +97,19 @@ export function classifyResources(stackName: string, resources: Resources): Reso
     }
   }
   return report;
+}
+
+/**
+ * Move `logicalId` from emulated to not emulated, with the reason: for a resource whose type is
+ * emulated but whose properties turn out not to be (e.g. a rule pattern with an unknown operator).
+ */
+export function markNotEmulated(
+  report: ResourceReport,
+  logicalId: string,
+  type: string,
+  reason: string,
+): void {
+  const at = report.emulated.indexOf(logicalId);
+  if (at >= 0) report.emulated.splice(at, 1);
+  report.notEmulated.push(`${logicalId} (${type}, ${reason})`);
 }

@@ -1,6 +1,7 @@
 // What each resource of a stack is called locally and what its Ref and attributes resolve to:
 // the resolution context the runtime gives the intrinsic resolver (local/template/).
 import { localResourceName } from './emulators/names.ts';
+import { ruleArn } from './events/event-rules.ts';
 import { localTopicName, topicArn } from './sns/local-topics.ts';
 import { stateMachineArn } from './stepfunctions/arns.ts';
 import { refOf } from './template/cfn-template.ts';
@@ -9,7 +10,7 @@ import type { ResolveContext } from './template/intrinsics.ts';
 import { DEFAULT_LOCAL_REGION, LOCAL_ACCOUNT_ID } from './template/pseudo-parameters.ts';
 
 export interface StackResolution {
-  /** Logical id → local physical name, for tables, buckets, functions, state machines and topics. */
+  /** Logical id → local physical name, for tables, buckets, functions, state machines, topics and rules. */
   readonly physical: ReadonlyMap<string, string>;
   /** `AWS::Lambda::Version` logical id → its version number. */
   readonly versionNumbers: ReadonlyMap<string, string>;
@@ -35,6 +36,9 @@ export function stackResolution(stack: AssemblyStack, s3Endpoint: string): Stack
       physical.set(id, localResourceName(stack.stackName, id, 'stateMachine', explicit('StateMachineName')));
     } else if (r.Type === 'AWS::SNS::Topic') {
       physical.set(id, localTopicName(stack.stackName, id, p));
+    } else if (r.Type === 'AWS::Events::Rule') {
+      // The function naming rule (64 of [A-Za-z0-9_-]) gives valid rule names (64 of [A-Za-z0-9._-]).
+      physical.set(id, localResourceName(stack.stackName, id, 'function', explicit('Name')));
     }
   }
   // Published versions are numbered per function in template order, as successive deploys would.
@@ -104,6 +108,11 @@ export function stackResolution(stack: AssemblyStack, s3Endpoint: string): Stack
           return topicArn(id);
         case 'AWS::SNS::Topic.TopicName':
           return id;
+        case 'AWS::Events::Rule.Arn': {
+          // A bus given by name or ARN; one given by an intrinsic is taken as the default bus.
+          const bus = r.Properties?.EventBusName;
+          return ruleArn(id, typeof bus === 'string' ? bus.replace(/^arn:.*:event-bus\//, '') : 'default');
+        }
         case 'AWS::ApiGateway::RestApi.RootResourceId':
           return `${logicalId}-root`;
         default:

@@ -1,7 +1,14 @@
 // Batch step Finalize: makes the partition exactly this run's output — removes parts left from
 // an earlier, larger run of the same input (and rejected parts this run did not write) — then
 // writes the _SUCCESS manifest, last, so its presence means the partition is complete.
-import { buildManifest, type Manifest, type PartSummary, staleParts } from '../lib/batch/batch-output.ts';
+import {
+  buildManifest,
+  type Manifest,
+  type PartRef,
+  type PartSummary,
+  sha256Hex,
+  staleParts,
+} from '../lib/batch/batch-output.ts';
 import type { BatchPlan } from '../lib/batch/batch-plan.ts';
 import type { ObjectStore } from '../lib/storage/object-store.ts';
 import { batchOutputKeys } from '../lib/storage/s3-layout.ts';
@@ -13,18 +20,54 @@ export interface FinalizePorts {
   readonly now: () => Date;
 }
 
-/** A Map result entry is a PartSummary, or (with tolerated failures) the error of a failed batch. */
-const isPart = (entry: unknown): entry is PartSummary =>
+/** ScoreFile returns full summaries; a Map batch returns `{index}` (its output must stay small). */
+const isSummary = (entry: unknown): entry is PartSummary =>
   typeof entry === 'object' && entry !== null && 'scoresKey' in entry && 'index' in entry;
+const isPartRef = (entry: unknown): entry is PartRef =>
+  typeof entry === 'object' &&
+  entry !== null &&
+  Number.isInteger((entry as { index?: unknown }).index) &&
+  !('Error' in entry);
+
+const lineCount = (bytes: Uint8Array) => bytes.reduce((n, b) => n + (b === 10 ? 1 : 0), 0);
+
+/** A part's summary from its stored files: what is in S3 is what the manifest describes. */
+async function summarizeStored(
+  data: ObjectStore,
+  keys: ReturnType<typeof batchOutputKeys>,
+  { index, rejected: hasRejected }: PartRef,
+): Promise<PartSummary> {
+  const scoresKey = keys.scoresPart(index);
+  const scores = await data.read(scoresKey);
+  const rejectedKey = keys.rejectedPart(index);
+  const rejected = hasRejected ? await data.read(rejectedKey) : undefined;
+  const rowsOut = lineCount(scores);
+  const rowsRejected = rejected ? lineCount(rejected) : 0;
+  return {
+    index,
+    rowsIn: rowsOut + rowsRejected,
+    rowsOut,
+    rowsRejected,
+    scoresKey,
+    scoresSha256: sha256Hex(scores),
+    scoresBytes: scores.length,
+    ...(rejected ? { rejectedKey, rejectedSha256: sha256Hex(rejected) } : {}),
+  };
+}
 
 export async function finalizeBatch(
   input: { plan: BatchPlan; parts: readonly unknown[] },
   ports: FinalizePorts,
 ): Promise<Manifest> {
   const { plan } = input;
-  const parts = input.parts.filter(isPart).sort((a, b) => a.index - b.index);
-  const failedBatches = input.parts.length - parts.length;
   const keys = batchOutputKeys(plan);
+  const storedRejected = await ports.list(plan.bucket, keys.rejectedPrefix);
+  const refs = input.parts.filter((e): e is PartRef => !isSummary(e) && isPartRef(e));
+  const parts = [
+    ...input.parts.filter(isSummary),
+    ...(await Promise.all(refs.map((ref) => summarizeStored(ports.data, keys, ref)))),
+  ].sort((a, b) => a.index - b.index);
+  const failedBatches = input.parts.length - parts.length;
   const partCount = parts.length === 0 ? 0 : Math.max(...parts.map((p) => p.index)) + 1;
   const rejectedWritten = parts.filter((p) => p.rejectedKey !== undefined).map((p) => p.index);
   const stale = [

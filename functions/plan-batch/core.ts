@@ -32,6 +32,8 @@ export interface PlanPorts {
   head(bucket: string, key: string): Promise<ObjectHead | undefined>;
   /** The object's text, or undefined when it does not exist. */
   readText(bucket: string, key: string): Promise<string | undefined>;
+  /** The first `bytes` bytes of the object (a ranged GET). */
+  readStart(bucket: string, key: string, bytes: number): Promise<Uint8Array>;
   /** Write a gunzipped copy of `key` at `stagedKey` (streaming); returns nothing. */
   stageDecompressed(bucket: string, key: string, stagedKey: string): Promise<void>;
   readonly config: { readonly smallFileBytes: number; readonly batchSize: number };
@@ -59,6 +61,30 @@ async function resolveVersion(
         : `model ${model} has no version ${requested}`,
     );
   return version;
+}
+
+/** Step Functions' limit on a child execution's input (one Distributed Map batch), with room for BatchInput. */
+const BATCH_INPUT_BUDGET = 200 * 1024;
+/** How much of a large input is sampled to size its batches. */
+const SAMPLE_BYTES = 256 * 1024;
+
+/**
+ * Rows per Distributed Map batch: as many as `maxRows`, but few enough that the batch's JSON
+ * (`{index, row}` items, a CSV row spelled out with its header's names) stays under the child
+ * execution input limit for the widest row of the sample, with a 25% margin. Batches then always
+ * close on their row count, so part n is rows [n·size, (n+1)·size) — what ScoreBatch checks.
+ */
+export function rowsPerBatch(sample: Uint8Array, format: 'csv' | 'jsonl', maxRows: number): number {
+  const text = Buffer.from(sample).toString('utf8');
+  const lines = text
+    .slice(0, Math.max(text.lastIndexOf('\n'), 0))
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const header = format === 'csv' ? (lines.shift() ?? '') : '';
+  // Each CSV value gains its column name and quotes; each item gains `{"index":n,"row":…}`.
+  const overhead = 40 + (format === 'csv' ? header.length + 6 * (header.split(',').length + 1) : 0);
+  const widest = Math.max(0, ...lines.map((l) => Buffer.byteLength(l))) + overhead;
+  return Math.max(1, Math.min(maxRows, Math.floor(BATCH_INPUT_BUDGET / (widest * 1.25))));
 }
 
 export async function planBatch(event: unknown, ports: PlanPorts): Promise<BatchPlan> {
@@ -107,6 +133,9 @@ export async function planBatch(event: unknown, ports: PlanPorts): Promise<Batch
     await ports.stageDecompressed(bucket, key, readKey);
   }
   const keyColumn = head.metadata[KEY_COLUMN_METADATA];
+  const batchSize = large
+    ? rowsPerBatch(await ports.readStart(bucket, readKey, SAMPLE_BYTES), format, ports.config.batchSize)
+    : ports.config.batchSize;
   return {
     bucket,
     key,
@@ -123,7 +152,7 @@ export async function planBatch(event: unknown, ports: PlanPorts): Promise<Batch
     dt: partition.dt,
     source: partition.source,
     mode: done ? 'done' : large ? 'large' : 'small',
-    batchSize: ports.config.batchSize,
+    batchSize,
     ...(keyColumn ? { keyColumn } : {}),
     startedAt: ports.now().toISOString(),
   };

@@ -50,6 +50,12 @@ export const handler = (event: unknown) =>
           throw err;
         }
       },
+      async readStart(bucket, key, bytes) {
+        const out = await s3.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
+        );
+        return (await out.Body?.transformToByteArray()) ?? new Uint8Array();
+      },
       async stageDecompressed(bucket, key, stagedKey) {
         const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         const body = out.Body as NodeJS.ReadableStream | undefined;

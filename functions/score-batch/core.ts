@@ -2,7 +2,7 @@
 // as one part. The part index comes from the first row's index, since the ItemBatcher hands out
 // consecutive rows `plan.batchSize` at a time.
 import * as z from 'zod';
-import type { PartSummary } from '../lib/batch/batch-output.ts';
+import type { PartRef } from '../lib/batch/batch-output.ts';
 import { BatchPlan } from '../lib/batch/batch-plan.ts';
 import { type ScorePartPorts, scorePart } from '../lib/batch/score-part.ts';
 import { InvalidRequest } from '../lib/errors.ts';
@@ -14,7 +14,7 @@ export const MapBatch = z.object({
 });
 export type MapBatch = z.infer<typeof MapBatch>;
 
-export async function scoreBatch(batch: MapBatch, ports: ScorePartPorts): Promise<PartSummary> {
+export async function scoreBatch(batch: MapBatch, ports: ScorePartPorts): Promise<PartRef> {
   const { plan } = batch.BatchInput;
   const first = batch.Items[0]?.index ?? 0;
   const partIndex = Math.floor(first / plan.batchSize);
@@ -23,5 +23,6 @@ export async function scoreBatch(batch: MapBatch, ports: ScorePartPorts): Promis
     throw new InvalidRequest(
       `batch rows ${first}-${last} do not form one part of ${plan.batchSize} rows (is MaxItemsPerBatch the plan's batchSize?)`,
     );
-  return scorePart(plan, partIndex, batch.Items, ports);
+  const part = await scorePart(plan, partIndex, batch.Items, ports);
+  return { index: part.index, rejected: part.rowsRejected > 0 };
 }

@@ -27,7 +27,13 @@ const UNSUPPORTED: Readonly<Record<string, (value: unknown) => string | undefine
       ? 'no object versions are kept: an overwrite replaces the object'
       : undefined,
   LifecycleConfiguration: () => 'objects never expire, transition or get their uploads aborted',
-  NotificationConfiguration: () => 's3rver sends no bucket notifications',
+  // EventBridge delivery is emulated by the local event router (local/events/).
+  NotificationConfiguration: (v) => {
+    const others = ['TopicConfigurations', 'QueueConfigurations', 'LambdaConfigurations'].filter(
+      (kind) => (v as Record<string, unknown> | undefined)?.[kind] !== undefined,
+    );
+    return others.length > 0 ? `no ${others.join(', ')} notifications are sent` : undefined;
+  },
   ReplicationConfiguration: () => 'objects are not replicated',
   ObjectLockEnabled: (v) =>
     v === true || v === 'true' ? 'objects can be overwritten and deleted' : undefined,

@@ -7,8 +7,10 @@ import {
   ExecutionTimeoutError,
   type StateMachine,
 } from 'aws-local-stepfunctions';
+import { ITEM_READER_CONTEXT_KEY } from './distributed-map.ts';
 import { type Failure, failureOf, type HistoryEvent, HistoryRecorder } from './execution-history.ts';
 import type { ExecutionStatus } from './execution-store.ts';
+import type { ItemReaderStore } from './item-reader.ts';
 import { type InvokeLambda, runTask, type TaskBinding, type TaskContext } from './task-handlers.ts';
 import type { StateMachineSpec } from './template-state-machines.ts';
 
@@ -20,6 +22,8 @@ export interface RunnableMachine {
   readonly tasks: ReadonlyMap<string, TaskBinding>;
   /** States with a Retry field (for the retry-delay override). */
   readonly retrying: readonly string[];
+  /** Where Distributed Map items wait for their Map, per execution; absent when it has none. */
+  readonly itemReaders?: ItemReaderStore;
 }
 
 /** What a run needs from the engine. */
@@ -101,6 +105,10 @@ export function startRun(
         : { retryIntervalOverrides: Object.fromEntries(machine.retrying.map((s) => [s, retryDelayMs])) }),
     },
     context: {
+      // One slot per execution, shared by reference with nested Map and Parallel runs.
+      ...(machine.itemReaders
+        ? { [ITEM_READER_CONTEXT_KEY]: machine.itemReaders.open(who.executionArn) }
+        : {}),
       Execution: {
         Id: who.executionArn,
         Name: who.name,
@@ -119,11 +127,14 @@ export function startRun(
       controller.abort();
       running.abort();
     },
-    outcome: Promise.allSettled([running.result, history]).then(([result]) =>
-      result.status === 'fulfilled'
-        ? { status: 'SUCCEEDED', output: JSON.stringify(result.value) }
-        : outcomeOf(result.reason),
-    ),
+    outcome: Promise.allSettled([running.result, history])
+      .then(
+        ([result]): RunOutcome =>
+          result.status === 'fulfilled'
+            ? { status: 'SUCCEEDED', output: JSON.stringify(result.value) }
+            : outcomeOf(result.reason),
+      )
+      .finally(() => machine.itemReaders?.release(who.executionArn)),
   };
 }
 

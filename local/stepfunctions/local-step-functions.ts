@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { executionArn, parseExecutionArn, parseStateMachineArn } from './arns.ts';
 import { type AslMachine, allStates, withLocalTimeouts } from './asl.ts';
+import { localDistributedMaps } from './distributed-map.ts';
 import {
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
@@ -25,6 +26,7 @@ import {
   type ExecutionStatus,
   ExecutionStore,
 } from './execution-store.ts';
+import { ItemReaderStore, itemReaderTask, type ReadItems } from './item-reader.ts';
 import { bindTask, type InvokeLambda, type TaskBinding, type TaskIntegration } from './task-handlers.ts';
 import type { StateMachineSpec } from './template-state-machines.ts';
 
@@ -49,6 +51,11 @@ export interface LocalStepFunctionsOptions {
    * and fails with `States.Runtime` when reached.
    */
   readonly integrations?: Readonly<Record<string, TaskIntegration>>;
+  /**
+   * Reads a Distributed Map's items (its ItemReader: `arn:aws:states:::s3:getObject` with
+   * InputType CSV, JSONL or JSON). Absent: such a Map fails with States.Runtime when reached.
+   */
+  readonly readItems?: ReadItems;
 }
 
 /** A state machine as DescribeStateMachine answers it. */
@@ -116,28 +123,45 @@ export class LocalStepFunctions {
     } catch (err) {
       throw new InvalidDefinition(`${spec.logicalId}: the definition is not JSON: ${(err as Error).message}`);
     }
+    // Distributed Maps run as an inserted reader Task plus an inline Map (distributed-map.ts).
+    const local = localDistributedMaps(definition);
     let runner: StateMachine;
     try {
-      runner = new StateMachine(withLocalTimeouts(definition) as never);
+      runner = new StateMachine(withLocalTimeouts(local.machine) as never);
     } catch (err) {
       throw new InvalidDefinition(`${spec.logicalId}: ${(err as Error).message}`);
     }
     const integrations = this.options.integrations ?? {};
     const tasks = new Map<string, TaskBinding>();
     const retrying: string[] = [];
-    const warnings: string[] = [];
-    for (const [stateName, state] of allStates(definition)) {
+    const label = `${spec.logicalId} (state machine ${spec.name})`;
+    const warnings = local.warnings.map((warning) => `${label}: ${warning}`);
+    const itemReaders = local.readers.size > 0 ? new ItemReaderStore() : undefined;
+    for (const [stateName, state] of allStates(local.machine)) {
       if (state.Retry) retrying.push(stateName);
       if (state.Type !== 'Task' || typeof state.Resource !== 'string') continue;
+      const reader = local.readers.get(stateName);
+      if (reader && itemReaders) {
+        const run = itemReaderTask(reader, { store: itemReaders, readItems: this.options.readItems });
+        tasks.set(stateName, { kind: 'integration', resource: reader.resource, run });
+        continue;
+      }
       const binding = bindTask(state.Resource, integrations);
       tasks.set(stateName, binding);
       if (binding.kind === 'not-emulated')
         warnings.push(
-          `${spec.logicalId} (state machine ${spec.name}): Task state ${stateName} calls ${state.Resource}, ` +
+          `${label}: Task state ${stateName} calls ${state.Resource}, ` +
             'which is not emulated locally; the task fails with States.Runtime when reached',
         );
     }
-    const machine: Machine = { spec, runner, tasks, retrying, creationDate: new Date() };
+    const machine: Machine = {
+      spec,
+      runner,
+      tasks,
+      retrying,
+      creationDate: new Date(),
+      ...(itemReaders ? { itemReaders } : {}),
+    };
     this.machines.set(spec.name, machine);
     this.loadExecutions(machine);
     return warnings;

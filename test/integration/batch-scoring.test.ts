@@ -129,15 +129,21 @@ describe('a CSV file dropped under incoming/', () => {
 });
 
 describe('a large JSON Lines file', () => {
-  it('is scored by the Distributed Map in parts of the plan batch size, in order', async () => {
-    // > 8 MiB, the small-file limit: 7 parts of 10,000 rows plus one of 4,000.
-    const rows = Array.from({ length: 74_000 }, (_, i) => ({ ...flights[i % flights.length], id: `r${i}` }));
-    await drop('big.jsonl', jsonl(rows));
+  it('is scored by the Distributed Map in equal parts sized under the batch input limit, in order', async () => {
+    // Over 8 MiB, the small-file limit, so the plan sends it to the Distributed Map.
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({ ...flights[i % flights.length], id: `r${i}` }));
+    const key = await drop('big.jsonl', jsonl(rows));
     const manifest = await waitForManifest('big.jsonl', 0, 120_000);
-    expect(manifest.rows).toEqual({ in: 74_000, out: 74_000, rejected: 0 });
-    expect(manifest.parts.map((p) => p.rowsIn)).toEqual([...Array(7).fill(10_000), 4_000]);
-    const last = ((await text(manifest.parts[7]?.scoresKey ?? '')) ?? '').trim().split('\n');
-    expect(JSON.parse(last.at(-1) ?? '{}')).toMatchObject({ id: 'r73999', row: 73_999 });
+    expect(manifest.rows).toEqual({ in: 100_000, out: 100_000, rejected: 0 });
+    const sizes = manifest.parts.map((p) => p.rowsIn);
+    expect(sizes.length).toBeGreaterThan(10);
+    expect(new Set(sizes.slice(0, -1)).size).toBe(1);
+    const last = ((await text(manifest.parts.at(-1)?.scoresKey ?? '')) ?? '').trim().split('\n');
+    expect(JSON.parse(last.at(-1) ?? '{}')).toMatchObject({ id: 'r99999', row: 99_999 });
+    // It went through the Map: its reader step is in the execution's history.
+    const [execution] = t.platform.events.executionsFor(key);
+    const history = t.platform.stepFunctions.getExecutionHistory(execution ?? '');
+    expect(JSON.stringify(history)).toContain('ScoreJsonlInBatches (ItemReader)');
   }, 150_000);
 });
 
@@ -147,8 +153,16 @@ describe('replays', () => {
     await drop('replayed.csv', csv(rows));
     await waitForManifest('replayed.csv');
     const before = await snapshot('replayed.csv');
-    await drop('replayed.csv', csv(rows)); // same bytes: same etag
-    await new Promise((r) => setTimeout(r, 1_500));
+    const key = await drop('replayed.csv', csv(rows)); // same bytes: same etag
+    // S3 delivers at least once: deliver the last event for the key again.
+    const event = t.platform.events.received().findLast((e) => JSON.stringify(e).includes(key));
+    if (!event) throw new Error('no event was routed for the drop');
+    await t.platform.events.replay(event);
+    const executions = t.platform.events.executionsFor(key);
+    expect(executions.length).toBeGreaterThanOrEqual(3);
+    for (const arn of executions) await t.platform.stepFunctions.waitForExecution(arn, 30_000);
+    const outcomes = executions.map((arn) => t.platform.stepFunctions.describeExecution(arn).status);
+    expect(outcomes.every((s) => s === 'SUCCEEDED')).toBe(true);
     expect(await snapshot('replayed.csv')).toEqual(before);
     expect(Object.keys(before).filter((k) => k.endsWith('.jsonl'))).toHaveLength(1);
   });

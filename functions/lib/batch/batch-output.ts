@@ -22,6 +22,17 @@ const Count = z.int().min(0);
 const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
 
 /** What scoring one part wrote: its row counts and the keys and checksums of its files. */
+/**
+ * What a batch returns to the Map: only its part number. A child execution's output joins the
+ * Map's result array, which must stay under Step Functions' 256 KiB; Finalize reads each part's
+ * counts and checksums from the stored files instead.
+ */
+export interface PartRef {
+  readonly index: number;
+  /** Whether the part wrote rejected rows (a rejected part left from an earlier run is stale). */
+  readonly rejected: boolean;
+}
+
 export const PartSummarySchema = z.object({
   /** Part number: part n holds the input's n-th batch of rows. */
   index: Count,

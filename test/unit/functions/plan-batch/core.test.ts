@@ -46,6 +46,8 @@ function ports(opts: { heads?: Record<string, ObjectHead>; texts?: Record<string
     },
     head: async (_b, key) => opts.heads?.[key] ?? (key.includes('missing') ? undefined : head()),
     readText: async (_b, key) => opts.texts?.[key],
+    readStart: async () =>
+      new TextEncoder().encode('date,distance,origin,destination\n2001/01/01 10:00,100,SFO,LAX\n'),
     stageDecompressed: async (_b, key, stagedKey) => {
       staged.push([key, stagedKey]);
     },
