@@ -14,7 +14,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ManifestSchema, type Manifest, partitionOf, sameRun } from '../../functions/lib/batch/batch-output.ts';
+import {
+  type Manifest,
+  ManifestSchema,
+  partitionOf,
+  sameRun,
+} from '../../functions/lib/batch/batch-output.ts';
 import { inputFormatOf } from '../../functions/lib/batch/input-file.ts';
 import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
 import { batchOutputKeys, INCOMING_PREFIX, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
@@ -34,7 +39,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function scoreCommand(target: Target, args: ScoreArgs): Promise<number> {
   const bucket = target.outputs.DataBucketName;
   const stateMachineArn = target.outputs.BatchScoringArn;
-  if (!bucket || !stateMachineArn) throw new Error('the stack has no DataBucketName / BatchScoringArn outputs');
+  if (!bucket || !stateMachineArn)
+    throw new Error('the stack has no DataBucketName / BatchScoringArn outputs');
   inputFormatOf(args.file); // refuse an unsupported extension before uploading
   const s3 = new S3Client(clientOptions(target, 's3'));
   const sfn = new SFNClient(clientOptions(target, 'sfn'));
@@ -48,7 +54,9 @@ export async function scoreCommand(target: Target, args: ScoreArgs): Promise<num
     ...(args.keyColumn ? { 'key-column': args.keyColumn } : {}),
   };
   const started = Date.now();
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(args.file), Metadata: metadata }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(args.file), Metadata: metadata }),
+  );
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   const etag = head.ETag ?? '';
   if (!args.json) console.error(`uploaded ${args.file} → ${s3Uri(bucket, key)}`);
@@ -58,8 +66,16 @@ export async function scoreCommand(target: Target, args: ScoreArgs): Promise<num
   const version = args.version
     ? await registry.getVersion(args.model, Number(args.version))
     : await registry.getProductionVersion(args.model);
-  if (!version) throw new Error(`${args.model} has ${args.version ? `no version ${args.version}` : 'no Production version'}`);
-  const keys = batchOutputKeys({ model: args.model, version: version.version, dt: partition.dt, source: partition.source });
+  if (!version)
+    throw new Error(
+      `${args.model} has ${args.version ? `no version ${args.version}` : 'no Production version'}`,
+    );
+  const keys = batchOutputKeys({
+    model: args.model,
+    version: version.version,
+    dt: partition.dt,
+    source: partition.source,
+  });
 
   const deadline = started + (args.timeoutMs ?? 30 * 60_000);
   let shown = '';
@@ -76,7 +92,8 @@ export async function scoreCommand(target: Target, args: ScoreArgs): Promise<num
       console.error(`batch scoring of ${s3Uri(bucket, key)} failed: ${failure}`);
       return 1;
     }
-    if (Date.now() > deadline) throw new Error(`no _SUCCESS at ${s3Uri(bucket, keys.success)} after the wait limit`);
+    if (Date.now() > deadline)
+      throw new Error(`no _SUCCESS at ${s3Uri(bucket, keys.success)} after the wait limit`);
     if (!args.json) {
       const parts = await countParts(s3, bucket, keys.scoresPrefix);
       const line = `scoring … ${parts} part${parts === 1 ? '' : 's'} written, ${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -111,19 +128,31 @@ async function failedExecutionFor(
   etag: string,
   since: number,
 ): Promise<string | undefined> {
-  const out = await sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'FAILED', maxResults: 20 }));
+  const out = await sfn.send(
+    new ListExecutionsCommand({ stateMachineArn, statusFilter: 'FAILED', maxResults: 20 }),
+  );
   for (const execution of out.executions ?? []) {
     if ((execution.startDate?.getTime() ?? 0) < since - 1000) continue;
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
-    const input = JSON.parse(described.input ?? '{}') as { detail?: { object?: { key?: string; etag?: string } } };
+    const input = JSON.parse(described.input ?? '{}') as {
+      detail?: { object?: { key?: string; etag?: string } };
+    };
     const object = input.detail?.object;
-    if (object?.key !== key || (object.etag && object.etag.replace(/"/g, '') !== etag.replace(/"/g, ''))) continue;
+    if (object?.key !== key || (object.etag && object.etag.replace(/"/g, '') !== etag.replace(/"/g, '')))
+      continue;
     return `${described.error ?? 'failed'}: ${described.cause ?? ''}`;
   }
   return undefined;
 }
 
-function print(manifest: Manifest, bucket: string, scores: string, rejected: string, ms: number, json: boolean) {
+function print(
+  manifest: Manifest,
+  bucket: string,
+  scores: string,
+  rejected: string,
+  ms: number,
+  json: boolean,
+) {
   if (json) {
     console.log(JSON.stringify(manifest, null, 2));
     return;

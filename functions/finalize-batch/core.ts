@@ -61,7 +61,6 @@ export async function finalizeBatch(
 ): Promise<Manifest> {
   const { plan } = input;
   const keys = batchOutputKeys(plan);
-  const storedRejected = await ports.list(plan.bucket, keys.rejectedPrefix);
   const refs = input.parts.filter((e): e is PartRef => !isSummary(e) && isPartRef(e));
   const parts = [
     ...input.parts.filter(isSummary),

@@ -15,10 +15,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { INCOMING_PREFIX, STAGING_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
+import type { ArtifactStore } from './artifact-store.ts';
 import type { DataStore } from './data-store.ts';
 import { MlFunction } from './ml-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
-import type { ArtifactStore } from './artifact-store.ts';
 import type { OnnxRuntimeLayer } from './onnx-runtime-layer.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -50,7 +50,14 @@ export class BatchScoring extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const { data } = props;
-    const fn = (fid: string, entry: string, description: string, memorySize: number, timeout: Duration, onnx = false) =>
+    const fn = (
+      fid: string,
+      entry: string,
+      description: string,
+      memorySize: number,
+      timeout: Duration,
+      onnx = false,
+    ) =>
       new MlFunction(this, fid, {
         entry: fromRoot(`functions/${entry}/handler.ts`),
         description,
@@ -63,11 +70,43 @@ export class BatchScoring extends Construct {
         ...(onnx ? { onnxRuntime: props.onnxRuntime } : {}),
       });
     const plan = fn('PlanBatch', 'plan-batch', 'Batch scoring: plan an input', 1024, Duration.minutes(5));
-    const scoreFile = fn('ScoreFile', 'score-file', 'Batch scoring: score a small input', 3008, Duration.minutes(15), true);
-    const scoreBatch = fn('ScoreBatch', 'score-batch', 'Batch scoring: score one Distributed Map batch', 3008, Duration.minutes(5), true);
-    const finalize = fn('FinalizeBatch', 'finalize-batch', 'Batch scoring: write the _SUCCESS manifest', 512, Duration.minutes(5));
-    const recordFailure = fn('RecordBatchFailure', 'record-batch-failure', 'Batch scoring: shape a failure alarm', 256, Duration.minutes(1));
-    this.functions = { PlanBatch: plan, ScoreFile: scoreFile, ScoreBatch: scoreBatch, FinalizeBatch: finalize, RecordBatchFailure: recordFailure };
+    const scoreFile = fn(
+      'ScoreFile',
+      'score-file',
+      'Batch scoring: score a small input',
+      3008,
+      Duration.minutes(15),
+      true,
+    );
+    const scoreBatch = fn(
+      'ScoreBatch',
+      'score-batch',
+      'Batch scoring: score one Distributed Map batch',
+      3008,
+      Duration.minutes(5),
+      true,
+    );
+    const finalize = fn(
+      'FinalizeBatch',
+      'finalize-batch',
+      'Batch scoring: write the _SUCCESS manifest',
+      512,
+      Duration.minutes(5),
+    );
+    const recordFailure = fn(
+      'RecordBatchFailure',
+      'record-batch-failure',
+      'Batch scoring: shape a failure alarm',
+      256,
+      Duration.minutes(1),
+    );
+    this.functions = {
+      PlanBatch: plan,
+      ScoreFile: scoreFile,
+      ScoreBatch: scoreBatch,
+      FinalizeBatch: finalize,
+      RecordBatchFailure: recordFailure,
+    };
 
     for (const f of [plan, scoreFile, scoreBatch]) props.registry.bindTo(f, 'read');
     for (const f of [scoreFile, scoreBatch]) props.artifacts.bindTo(f, 'read');
@@ -109,7 +148,12 @@ export class BatchScoring extends Construct {
       tracingEnabled: true,
       timeout: Duration.hours(6),
     });
-    const machineArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const machineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['lambda:InvokeFunction'],
@@ -131,7 +175,8 @@ export class BatchScoring extends Construct {
     props.alarmsTopic.grantPublish(this.stateMachine);
     Validations.of(this.stateMachine).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}/*]`,
-      reason: 'The Distributed Map watches and stops the child executions it starts; their names are generated at run time.',
+      reason:
+        'The Distributed Map watches and stops the child executions it starts; their names are generated at run time.',
     });
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -144,7 +189,10 @@ export class BatchScoring extends Construct {
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],
-        detail: { bucket: { name: [data.bucket.bucketName] }, object: { key: [{ prefix: INCOMING_PREFIX }] } },
+        detail: {
+          bucket: { name: [data.bucket.bucketName] },
+          object: { key: [{ prefix: INCOMING_PREFIX }] },
+        },
       },
       targets: [new targets.SfnStateMachine(this.stateMachine)],
     });

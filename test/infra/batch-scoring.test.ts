@@ -125,7 +125,7 @@ describe('batch-scoring stack', () => {
       ]),
     );
     const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
-    expect((invoke?.Resource as unknown[]).length).toBe(5);
+    expect(invoke?.Resource).toHaveLength(5);
     expect(JSON.stringify(statements)).not.toMatch(/states:\*|s3:\*/);
   });
 

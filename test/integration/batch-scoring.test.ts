@@ -124,7 +124,8 @@ describe('a CSV file dropped under incoming/', () => {
     );
     expect(scored.map((s) => s.id)).toEqual(rows.map((r) => r.id));
     const expected = await directScores(rows);
-    scored.forEach((s, i) => expect(Math.abs(s.score - (expected[i] ?? Number.NaN))).toBeLessThan(1e-6));
+    for (const [i, s] of scored.entries())
+      expect(Math.abs(s.score - (expected[i] ?? Number.NaN))).toBeLessThan(1e-6);
   });
 });
 
