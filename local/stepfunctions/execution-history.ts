@@ -59,6 +59,15 @@ export interface RecorderOptions {
 }
 
 const json = (value: unknown) => JSON.stringify(value ?? null);
+
+/**
+ * Payload of a state inside a Map iteration. A Distributed Map's items run as child executions
+ * whose events AWS keeps out of the parent's history; serializing every batch's input (hundreds
+ * of KB each) into the parent's history cost more than scoring the batch.
+ */
+const ITERATION_PAYLOAD = JSON.stringify('(inside a Map iteration: not recorded in this history)');
+const payload = (value: unknown, index: number | undefined) =>
+  index === undefined ? json(value) : ITERATION_PAYLOAD;
 const noTruncation = { truncated: false };
 
 /** Records one execution's history into `events` as the library reports its steps. */
@@ -125,7 +134,7 @@ export class HistoryRecorder {
         this.options.log(`${this.options.label} ${name} → retry ${event.retry.attempt}/${max}`);
         const state = this.active.get(key(name, event.index));
         if (state) state.failed = false;
-        if (type === 'Task') this.taskStarted(name, at);
+        if (type === 'Task') this.taskStarted(name, at, event.index);
         break;
       }
       case 'StateCaught':
@@ -153,9 +162,9 @@ export class HistoryRecorder {
     this.active.set(key(name, index), { entered: at, failed: false });
     this.options.log(`${this.options.label} ${name}${iteration(index)} started`);
     this.add(`${type}StateEntered`, at, {
-      stateEnteredEventDetails: { name, input: json(input), inputDetails: noTruncation },
+      stateEnteredEventDetails: { name, input: payload(input, index), inputDetails: noTruncation },
     });
-    if (type === 'Task') this.taskStarted(name, at);
+    if (type === 'Task') this.taskStarted(name, at, index);
     else if (type === 'Parallel') this.add('ParallelStateStarted', at);
     else if (type === 'Map') this.add('MapStateStarted', at, { mapStateStartedEventDetails: {} });
   }
@@ -195,18 +204,18 @@ export class HistoryRecorder {
     if (!state?.failed) {
       const took = state ? ` ${seconds(at - state.entered)}` : '';
       this.options.log(`${this.options.label} ${name}${iteration(index)} → succeeded${took}`);
-      if (type === 'Task') this.taskSucceeded(name, output, at);
+      if (type === 'Task') this.taskSucceeded(name, output, at, index);
       else if (type === 'Parallel') this.add('ParallelStateSucceeded', at);
       else if (type === 'Map') this.add('MapStateSucceeded', at);
     }
     this.add(`${type}StateExited`, at, {
-      stateExitedEventDetails: { name, output: json(output), outputDetails: noTruncation },
+      stateExitedEventDetails: { name, output: payload(output, index), outputDetails: noTruncation },
     });
   }
 
-  private taskStarted(name: string, at: number): void {
+  private taskStarted(name: string, at: number, index?: number): void {
     const binding = this.options.tasks.get(name);
-    const input = json(this.options.taskCalls.get(name)?.input);
+    const input = payload(this.options.taskCalls.get(name)?.input, index);
     if (binding?.kind === 'lambda') {
       this.add('LambdaFunctionScheduled', at, {
         lambdaFunctionScheduledEventDetails: {
@@ -225,11 +234,11 @@ export class HistoryRecorder {
     }
   }
 
-  private taskSucceeded(name: string, stateOutput: unknown, at: number): void {
+  private taskSucceeded(name: string, stateOutput: unknown, at: number, index?: number): void {
     const binding = this.options.tasks.get(name);
     const call = this.options.taskCalls.get(name);
     // The raw task result (before ResultSelector/ResultPath), as AWS records it.
-    const output = json(call && 'output' in call ? call.output : stateOutput);
+    const output = payload(call && 'output' in call ? call.output : stateOutput, index);
     if (binding?.kind === 'lambda')
       this.add('LambdaFunctionSucceeded', at, {
         lambdaFunctionSucceededEventDetails: { output, outputDetails: noTruncation },

@@ -2,6 +2,7 @@
 // version loaded with onnxruntime (cached per execution environment) and its recipe. Only
 // functions with the onnxruntime layer import this module.
 import { ModelUnavailable } from '../errors.ts';
+import type { ModelVersion } from '../registry/model-version.ts';
 import { cachedModelLoader } from '../serving/model-cache.ts';
 import { createOnnxModelLoader } from '../serving/onnx-model-loader.ts';
 import { s3ObjectFetcher } from '../storage/s3-objects.ts';
@@ -13,9 +14,26 @@ import type { ScorePartPorts } from './score-part.ts';
 // A whole batch is scored per call: let onnxruntime use the function's cores.
 const loadModel = cachedModelLoader(createOnnxModelLoader(s3ObjectFetcher(s3), { intraOpThreads: 2 }));
 
+// A registered version never changes its artifact: look each one up once per environment
+// (every batch of a large input asks for the same one).
+const versions = new Map<string, Promise<ModelVersion | undefined>>();
+const versionOf = (model: string, version: number) => {
+  const key = `${model}@${version}`;
+  let found = versions.get(key);
+  if (!found) {
+    found = registry().getVersion(model, version);
+    versions.set(key, found);
+    found.then(
+      (v) => v ?? versions.delete(key),
+      () => versions.delete(key),
+    );
+  }
+  return found;
+};
+
 /** What scoring a part of `plan` needs: its bucket, the plan's model version, loaded, and its recipe. */
 export async function scoringPorts(plan: BatchPlan): Promise<ScorePartPorts> {
-  const version = await registry().getVersion(plan.model, plan.version);
+  const version = await versionOf(plan.model, plan.version);
   if (!version || version.artifactSha256 !== plan.artifactSha256)
     throw new ModelUnavailable(
       `${plan.model} v${plan.version} is no longer the artifact this batch was planned with`,

@@ -5,7 +5,12 @@ import { buildManifest } from '../../../../functions/lib/batch/batch-output.ts';
 import { InvalidRequest, ModelNotFound } from '../../../../functions/lib/errors.ts';
 import type { ModelVersion } from '../../../../functions/lib/registry/model-version.ts';
 import { batchOutputKeys } from '../../../../functions/lib/storage/s3-layout.ts';
-import { type ObjectHead, type PlanPorts, planBatch } from '../../../../functions/plan-batch/core.ts';
+import {
+  type ObjectHead,
+  type PlanPorts,
+  planBatch,
+  rowsPerBatch,
+} from '../../../../functions/plan-batch/core.ts';
 
 const version = (v: number, sha = 'a'.repeat(64)): ModelVersion => ({
   model: 'flight-delay',
@@ -129,5 +134,41 @@ describe('planBatch', () => {
     await expect(planBatch(event('incoming/flight-delay/missing.csv'), p)).rejects.toBeInstanceOf(
       InvalidRequest,
     );
+  });
+});
+
+describe('rowsPerBatch', () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+
+  it('keeps a batch of the widest sampled rows under the child execution input limit', () => {
+    const line = JSON.stringify({
+      id: 'r1',
+      date: '2001/01/01 10:00',
+      distance: 100,
+      origin: 'SFO',
+      destination: 'LAX',
+    });
+    const rows = rowsPerBatch(encode(`${line}\n`.repeat(1_000)), 'jsonl', 10_000);
+    const batchBytes = JSON.stringify({
+      Items: Array.from({ length: rows }, (_, i) => ({ index: i, row: JSON.parse(line) })),
+    }).length;
+    expect(batchBytes).toBeLessThan(256 * 1024);
+    expect(rows).toBeGreaterThan(1_000);
+  });
+
+  it('counts the header names a CSV row is spelled out with', () => {
+    const header = Array.from({ length: 40 }, (_, i) => `a_rather_long_column_name_${i}`).join(',');
+    const row = Array.from({ length: 40 }, () => '1').join(',');
+    const rows = rowsPerBatch(encode(`${header}\n${`${row}\n`.repeat(100)}`), 'csv', 10_000);
+    const item = Object.fromEntries(header.split(',').map((h) => [h, '1']));
+    const batchBytes = JSON.stringify({
+      Items: Array.from({ length: rows }, (_, i) => ({ index: i, row: item })),
+    }).length;
+    expect(batchBytes).toBeLessThan(256 * 1024);
+  });
+
+  it('never exceeds the configured rows per part, nor goes below one', () => {
+    expect(rowsPerBatch(encode('{"a":1}\n'), 'jsonl', 500)).toBe(500);
+    expect(rowsPerBatch(encode(`${'x'.repeat(300_000)}\n`), 'jsonl', 500)).toBe(1);
   });
 });
