@@ -97,7 +97,7 @@ export async function scoreCommand(target: Target, args: ScoreArgs): Promise<num
     if (!args.json) {
       const parts = await countParts(s3, bucket, keys.scoresPrefix);
       const line = `scoring … ${parts} part${parts === 1 ? '' : 's'} written, ${((Date.now() - started) / 1000).toFixed(0)} s`;
-      if (line !== shown) process.stderr.write(`\r${line}`);
+      if (line !== shown) process.stderr.write(`\r${line.padEnd(shown.length)}`);
       shown = line;
     }
     await sleep(500);
