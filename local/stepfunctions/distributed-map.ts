@@ -31,6 +31,12 @@ export interface ItemReaderPlan {
   readonly batched: boolean;
   /** Why this reader cannot run locally; it fails with States.Runtime when reached. */
   readonly notEmulated?: string;
+  /**
+   * The Map's processor hands each item, as it is, to a Task: the items can wait in the store and
+   * the Map iterate over small references, resolved only when the task runs. The library clones
+   * every state's input; cloning a ~200 KB batch per state was most of the engine's work.
+   */
+  readonly byReference: boolean;
 }
 
 /**
@@ -176,8 +182,22 @@ function planReader(
     ...(selector ? { selector } : {}),
     batched: batcher !== undefined,
     ...(notEmulated ? { notEmulated } : {}),
+    byReference: passesItemsAsIs(state),
   };
   return { plan, parameters };
+}
+
+/** True when the processor's first state is a Task that takes the item unchanged (no paths, no Parameters). */
+function passesItemsAsIs(map: Json): boolean {
+  const processor = (map.ItemProcessor ?? map.Iterator) as Json | undefined;
+  const states = (processor?.States ?? {}) as Record<string, Json>;
+  const first = states[String(processor?.StartAt ?? '')];
+  return (
+    first?.Type === 'Task' &&
+    first.InputPath === undefined &&
+    first.Parameters === undefined &&
+    first.Arguments === undefined
+  );
 }
 
 function unsupportedReader(resource: string, inputType: string, config: Json): string | undefined {

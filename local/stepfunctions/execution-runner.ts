@@ -83,7 +83,11 @@ export function startRun(
       // Kept for the history: the library reports neither a task's effective input nor its raw result.
       const call: { input: unknown; output?: unknown } = { input: taskInput };
       taskCalls.set(stateName, call);
-      call.output = await runTask(binding, taskInput, context);
+      // A Distributed Map item parked by reference is looked up only now (item-reader.ts).
+      const effective = machine.itemReaders
+        ? machine.itemReaders.resolve(who.executionArn, taskInput)
+        : taskInput;
+      call.output = await runTask(binding, effective, context);
       return call.output as never;
     };
   }

@@ -31,6 +31,8 @@ export const CHILD_INPUT_LIMIT_BYTES = 256 * 1024;
  */
 export class ItemReaderStore {
   private readonly slots = new Map<string, Record<string, unknown[]>>();
+  /** Items parked by reference (see ItemReaderPlan.byReference), per execution. */
+  private readonly parked = new Map<string, unknown[]>();
 
   /** The slot of `executionArn`, made empty when it has none. */
   open(executionArn: string): Record<string, unknown[]> {
@@ -47,9 +49,31 @@ export class ItemReaderStore {
     this.open(executionArn)[storeKey] = items;
   }
 
+  /** Park `items` and return the references the Map iterates over instead. */
+  park(executionArn: string, items: unknown[]): ItemRef[] {
+    let parked = this.parked.get(executionArn);
+    if (!parked) {
+      parked = [];
+      this.parked.set(executionArn, parked);
+    }
+    const start = parked.length;
+    parked.push(...items);
+    return items.map((_, i) => ({ [ITEM_REF]: start + i }));
+  }
+
+  /** The parked item `value` refers to, or `value` itself when it is not a reference. */
+  resolve(executionArn: string, value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || !(ITEM_REF in value)) return value;
+    const index = (value as ItemRef)[ITEM_REF];
+    const parked = this.parked.get(executionArn);
+    if (!parked || index >= parked.length) throw new Error(`no parked Map item ${index} for ${executionArn}`);
+    return parked[index];
+  }
+
   /** Forget the execution's items (it ended). */
   release(executionArn: string): void {
     this.slots.delete(executionArn);
+    this.parked.delete(executionArn);
   }
 
   /** Executions holding a slot. */
@@ -57,6 +81,10 @@ export class ItemReaderStore {
     return this.slots.size;
   }
 }
+
+/** The key of a reference to a parked item (not a name an ASL document would use). */
+export const ITEM_REF = '__localParkedItem';
+export type ItemRef = { readonly [ITEM_REF]: number };
 
 /** A Map's child input as ItemBatcher makes it. */
 export interface ItemBatch {
@@ -142,7 +170,11 @@ export function itemReaderTask(plan: ItemReaderPlan, deps: ItemReaderDeps): Task
           ...('BatchInput' in p ? { batchInput: p.BatchInput } : {}),
         })
       : selected;
-    deps.store.put(ctx.executionArn, plan.storeKey, output);
+    deps.store.put(
+      ctx.executionArn,
+      plan.storeKey,
+      plan.byReference ? deps.store.park(ctx.executionArn, output) : output,
+    );
     const what = plan.batched ? `${output.length} batch${output.length === 1 ? '' : 'es'}` : 'items';
     ctx.log(
       `${label}: ${items.length} items from s3://${source.bucket}/${source.key} → ${what} for ${plan.mapName}`,
