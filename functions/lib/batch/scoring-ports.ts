@@ -11,8 +11,9 @@ import { dataStore, registry, s3 } from './batch-handler.ts';
 import type { BatchPlan } from './batch-plan.ts';
 import type { ScorePartPorts } from './score-part.ts';
 
-// A whole batch is scored per call: let onnxruntime use the function's cores.
-const loadModel = cachedModelLoader(createOnnxModelLoader(s3ObjectFetcher(s3), { intraOpThreads: 2 }));
+// One onnxruntime thread per invocation: a large input's parallelism is the Map's concurrency
+// (many invocations at once), and more threads per session would only compete with them.
+const loadModel = cachedModelLoader(createOnnxModelLoader(s3ObjectFetcher(s3), { intraOpThreads: 1 }));
 
 // A registered version never changes its artifact: look each one up once per environment
 // (every batch of a large input asks for the same one).
