@@ -6,13 +6,41 @@ import type { PartRef } from '../lib/batch/batch-output.ts';
 import { BatchPlan } from '../lib/batch/batch-plan.ts';
 import { type ScorePartPorts, scorePart } from '../lib/batch/score-part.ts';
 import { InvalidRequest } from '../lib/errors.ts';
+import { toFieldIssues } from '../lib/schemas/zod-issues.ts';
 
 /** What the ItemBatcher hands the processor: the selected items and the BatchInput. */
-export const MapBatch = z.object({
-  Items: z.array(z.object({ index: z.number().int().min(0), row: z.record(z.string(), z.unknown()) })).min(1),
-  BatchInput: z.looseObject({ plan: BatchPlan }),
-});
-export type MapBatch = z.infer<typeof MapBatch>;
+export interface MapBatch {
+  readonly Items: ReadonlyArray<{ readonly index: number; readonly row: Record<string, unknown> }>;
+  readonly BatchInput: { readonly plan: BatchPlan };
+}
+
+const BatchInputSchema = z.looseObject({ plan: BatchPlan });
+
+/**
+ * Check a Map batch's shape. The items are checked by hand: a schema parse would copy every row
+ * of every batch (a million rows per large input) before scoring validates them anyway.
+ */
+export function parseMapBatch(event: unknown): MapBatch {
+  const batch = (event ?? {}) as { Items?: unknown; BatchInput?: unknown };
+  const items = batch.Items;
+  if (!Array.isArray(items) || items.length === 0)
+    throw new InvalidRequest('a Map batch needs a non-empty Items array of {index, row}');
+  for (const [i, item] of items.entries()) {
+    const { index, row } = (item ?? {}) as { index?: unknown; row?: unknown };
+    if (
+      !Number.isInteger(index) ||
+      (index as number) < 0 ||
+      typeof row !== 'object' ||
+      row === null ||
+      Array.isArray(row)
+    )
+      throw new InvalidRequest(`Items.${i} must be {index: a row number, row: an object}`);
+  }
+  const input = BatchInputSchema.safeParse(batch.BatchInput);
+  if (!input.success)
+    throw new InvalidRequest('invalid BatchInput of a Map batch', toFieldIssues(input.error));
+  return { Items: items as MapBatch['Items'], BatchInput: input.data };
+}
 
 export async function scoreBatch(batch: MapBatch, ports: ScorePartPorts): Promise<PartRef> {
   const { plan } = batch.BatchInput;
