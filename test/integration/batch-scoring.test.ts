@@ -2,8 +2,13 @@
 // bucket reaches the same EventBridge rule and state machine as on AWS; the output partition is
 // checked against a direct onnxruntime run, replays leave it byte-identical, bad rows land in
 // rejected/, an unparsable file fails the execution with its reason and pages.
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +30,7 @@ const flights = (
   ) as Array<{ date: string; distance: number; origin: string; destination: string; delay: number }>
 ).map(({ delay: _delay, ...instance }, i) => ({ id: `f${i}`, ...instance }));
 
+const bin = fileURLToPath(new URL('../../bin/mlops.js', import.meta.url));
 let t: TestPlatform;
 let s3: S3Client;
 let bucket: string;
@@ -146,6 +152,47 @@ describe('a large JSON Lines file', () => {
     const history = t.platform.stepFunctions.getExecutionHistory(execution ?? '');
     expect(JSON.stringify(history)).toContain('ScoreJsonlInBatches (ItemReader)');
   }, 150_000);
+});
+
+describe('a large CSV file and a gzipped one', () => {
+  it('scores a CSV over the small-file limit through the CSV Distributed Map', async () => {
+    const rows = Array.from({ length: 240_000 }, (_, i) => ({ ...flights[i % flights.length], id: `c${i}` }));
+    const body = csv(rows);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(8 * 1024 * 1024);
+    const key = await drop('big.csv', body);
+    const manifest = await waitForManifest('big.csv', 0, 120_000);
+    expect(manifest.rows).toEqual({ in: 240_000, out: 240_000, rejected: 0 });
+    const [execution] = t.platform.events.executionsFor(key);
+    expect(JSON.stringify(t.platform.stepFunctions.getExecutionHistory(execution ?? ''))).toContain(
+      'ScoreCsvInBatches (ItemReader)',
+    );
+  }, 150_000);
+
+  it('reads a gzipped file by its content', async () => {
+    const rows = flights.slice(0, 1_000);
+    await drop('small.csv.gz', gzipSync(csv(rows)));
+    const manifest = await waitForManifest('small.csv.gz');
+    expect(manifest.rows).toEqual({ in: 1_000, out: 1_000, rejected: 0 });
+    expect(manifest.input).toMatchObject({ format: 'csv', gzip: true });
+  });
+});
+
+describe('mlops score', () => {
+  it('uploads the file, waits, and prints where the scores are with the counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlops-score-'));
+    const stateFile = join(dir, 'local.json');
+    writeFileSync(stateFile, JSON.stringify(t.platform.describe()));
+    const file = join(dir, 'cli-drop.jsonl');
+    writeFileSync(file, jsonl(flights.slice(0, 200)));
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'score', file], {
+      env: { ...process.env, MLOPS_STATE_FILE: stateFile },
+    });
+    expect(stdout).toMatch(/scored incoming\/flight-delay\/cli-drop\.jsonl with flight-delay v\d+/);
+    expect(stdout).toMatch(/rows +200 in, 200 scored, 0 rejected/);
+    expect(stdout).toMatch(
+      /scores\/model=flight-delay\/version=\d+\/dt=\d{4}-\d{2}-\d{2}\/source=cli-drop\.jsonl\//,
+    );
+  }, 60_000);
 });
 
 describe('replays', () => {
