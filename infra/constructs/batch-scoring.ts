@@ -2,20 +2,19 @@
 // bucket → EventBridge rule → the Standard state machine statemachines/batch-scoring.asl.json
 // (one step for small files, a Distributed Map over the object for large ones) → scores/ and
 // rejected/ partitions with a _SUCCESS manifest. Failed executions page through the alarms topic.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { INCOMING_PREFIX, STAGING_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
 import type { DataStore } from './data-store.ts';
 import { MlFunction } from './ml-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -127,16 +126,11 @@ export class BatchScoring extends Construct {
     // A known name: the Distributed Map starts child executions of this very state machine, and
     // its role's policy cannot reference the machine's own ARN attribute without a cycle.
     const stateMachineName = `${stack.stackName}-BatchScoring`;
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    this.stateMachine = new AslStateMachine(this, 'StateMachine', {
+      aslFile: BATCH_SCORING_ASL_FILE,
       stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
       comment: 'Batch scoring of files dropped under incoming/',
-      definitionBody: sfn.DefinitionBody.fromString(readFileSync(BATCH_SCORING_ASL_FILE, 'utf8')),
-      definitionSubstitutions: {
+      substitutions: {
         PlanBatchFunctionArn: plan.functionArn,
         ScoreFileFunctionArn: scoreFile.functionArn,
         ScoreBatchFunctionArn: scoreBatch.functionArn,
@@ -144,22 +138,17 @@ export class BatchScoring extends Construct {
         RecordBatchFailureFunctionArn: recordFailure.functionArn,
         AlarmsTopicArn: props.alarmsTopic.topicArn,
       },
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
-      tracingEnabled: true,
+      invokes: Object.values(this.functions),
+      // Task inputs carry rows of the data teams' files: keep them out of the execution log.
+      includeExecutionData: false,
       timeout: Duration.hours(6),
-    });
+    }).stateMachine;
     const machineArn = stack.formatArn({
       service: 'states',
       resource: 'stateMachine',
       resourceName: stateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: Object.values(this.functions).map((f) => f.functionArn),
-      }),
-    );
     // Distributed Map: child workflow executions of this machine, and the ItemReader's reads.
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [machineArn] }),
@@ -177,11 +166,6 @@ export class BatchScoring extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}/*]`,
       reason:
         'The Distributed Map watches and stops the child executions it starts; their names are generated at run time.',
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Granted by CDK for X-Ray tracing and CloudWatch Logs vended delivery of the execution log, whose APIs have no resource-level permissions.',
     });
 
     this.rule = new events.Rule(this, 'InputDropped', {

@@ -2,16 +2,15 @@
 // gates → register): one function per step, the run log, and the Standard state machine whose
 // definition is statemachines/training.asl.json, filled in through DefinitionSubstitutions so
 // the template carries the same ASL the local runtime runs.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { RUNS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
 import type { DataStore } from './data-store.ts';
 import { MlFunction } from './ml-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
@@ -163,16 +162,11 @@ export class TrainingPipeline extends Construct {
         'SageMaker training jobs pull a user-chosen ECR image and write to /aws/sagemaker/TrainingJobs log streams named per job; ecr:GetAuthorizationToken has no resource-level permissions.',
     });
 
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
     const stack = Stack.of(this);
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineType: sfn.StateMachineType.STANDARD,
+    this.stateMachine = new AslStateMachine(this, 'StateMachine', {
+      aslFile: TRAINING_ASL_FILE,
       comment: 'Training pipeline',
-      definitionBody: sfn.DefinitionBody.fromString(readFileSync(TRAINING_ASL_FILE, 'utf8')),
-      definitionSubstitutions: {
+      substitutions: {
         ValidateDataFunctionArn: fn('ValidateData').functionArn,
         PreprocessFunctionArn: fn('Preprocess').functionArn,
         TrainModelFunctionArn: fn('TrainModel').functionArn,
@@ -185,22 +179,9 @@ export class TrainingPipeline extends Construct {
         SageMakerRoleArn: this.sageMakerRole.roleArn,
         ArtifactsBucketName: props.artifacts.bucket.bucketName,
       },
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
+      invokes: Object.values(functions),
       timeout: Duration.hours(26),
-    });
-    // The ASL invokes unqualified function ARNs, so that is all it may invoke (grantInvoke adds `:*`).
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: Object.values(functions).map((f) => f.functionArn),
-      }),
-    );
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Granted by CDK for X-Ray tracing and CloudWatch Logs vended delivery of the execution log, whose APIs have no resource-level permissions.',
-    });
+    }).stateMachine;
     props.alarmsTopic.grantPublish(this.stateMachine);
 
     // createTrainingJob.sync: start, poll through an EventBridge rule Step Functions manages, stop on abort.
