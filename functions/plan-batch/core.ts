@@ -121,7 +121,7 @@ export async function planBatch(event: unknown, ports: PlanPorts): Promise<Batch
 
   const input = { bucket, key, etag: head.etag };
   const existing = await ports.readText(bucket, keys.success);
-  const manifest = existing === undefined ? undefined : ManifestSchema.safeParse(JSON.parse(existing));
+  const manifest = existing === undefined ? undefined : ManifestSchema.safeParse(parseJson(existing));
   const done = manifest?.success === true && sameRun(manifest.data, input, version.artifactSha256);
 
   const large = !done && head.bytes > ports.config.smallFileBytes;
@@ -156,6 +156,15 @@ export async function planBatch(event: unknown, ports: PlanPorts): Promise<Batch
     ...(keyColumn ? { keyColumn } : {}),
     startedAt: ports.now().toISOString(),
   };
+}
+
+/** A damaged _SUCCESS is not a manifest: the input is scored again and the file rewritten. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function safeDecode(text: string): string | undefined {

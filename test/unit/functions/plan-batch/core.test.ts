@@ -116,6 +116,12 @@ describe('planBatch', () => {
     expect((await planBatch(event('incoming/flight-delay/jan.csv'), p)).mode).toBe('done');
   });
 
+  it('scores again over a damaged _SUCCESS instead of failing', async () => {
+    const keys = batchOutputKeys({ model: 'flight-delay', version: 2, dt: '2026-11-20', source: 'jan.csv' });
+    const { ports: p } = ports({ texts: { [keys.success]: '{"manifestVersion": 1, "input": ' } });
+    expect((await planBatch(event('incoming/flight-delay/jan.csv'), p)).mode).toBe('small');
+  });
+
   it('uses the decoded key when the event carries it URL-encoded', async () => {
     const { ports: p } = ports();
     const plan = await planBatch(event('incoming/flight-delay/my+file.csv'), {
