@@ -48,21 +48,7 @@ export async function scoreCommand(target: Target, args: ScoreArgs): Promise<num
     DynamoDBDocumentClient.from(new DynamoDBClient(clientOptions(target, 'dynamodb'))),
     target.outputs.RegistryTableName ?? '',
   );
-  const key = `${INCOMING_PREFIX}${args.model}/${basename(args.file)}`;
-  const metadata = {
-    ...(args.version ? { 'model-version': args.version } : {}),
-    ...(args.keyColumn ? { 'key-column': args.keyColumn } : {}),
-  };
-  const started = Date.now();
-  await s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(args.file), Metadata: metadata }),
-  );
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-  const etag = head.ETag ?? '';
-  if (!args.json) console.error(`uploaded ${args.file} → ${s3Uri(bucket, key)}`);
-
-  // Where the output will land: the same resolution PlanBatch makes.
-  const partition = partitionOf(key, head.LastModified ?? new Date());
+  // The version first: a drop for a model with nothing to score with would only fail and page.
   const version = args.version
     ? await registry.getVersion(args.model, Number(args.version))
     : await registry.getProductionVersion(args.model);
@@ -70,6 +56,20 @@ export async function scoreCommand(target: Target, args: ScoreArgs): Promise<num
     throw new Error(
       `${args.model} has ${args.version ? `no version ${args.version}` : 'no Production version'}`,
     );
+  const body = readFileSync(args.file);
+  const key = `${INCOMING_PREFIX}${args.model}/${basename(args.file)}`;
+  const metadata = {
+    ...(args.version ? { 'model-version': args.version } : {}),
+    ...(args.keyColumn ? { 'key-column': args.keyColumn } : {}),
+  };
+  const started = Date.now();
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const etag = head.ETag ?? '';
+  if (!args.json) console.error(`uploaded ${args.file} → ${s3Uri(bucket, key)}`);
+
+  // Where the output will land: the same resolution PlanBatch makes.
+  const partition = partitionOf(key, head.LastModified ?? new Date());
   const keys = batchOutputKeys({
     model: args.model,
     version: version.version,

@@ -10,6 +10,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
 import { DynamoDbRunLog } from '../../functions/lib/runs/dynamodb-run-log.ts';
+import { RunId } from '../../functions/lib/runs/training-run.ts';
+import { ModelName } from '../../functions/lib/schemas/model-name.ts';
 import { DATASETS_PREFIX, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
 import { num } from '../format.ts';
 import { gitCommitOf } from '../git-commit.ts';
@@ -80,8 +82,13 @@ function parseParams(text: string | undefined): Record<string, number> | undefin
 export async function trainCommand(target: Target, args: TrainArgs): Promise<number> {
   const stateMachineArn = target.outputs.TrainingPipelineArn;
   if (!stateMachineArn) throw new Error('the stack has no TrainingPipelineArn output');
-  const clients = pipelineClients(target);
+  // Refused here with the platform's own rules, not as an opaque "Invalid Name" from StartExecution.
+  const model = ModelName.safeParse(args.model);
+  if (!model.success) throw new Error(`--model "${args.model}": ${model.error.issues[0]?.message}`);
   const runId = args.runId ?? newRunId(args.model);
+  const validRunId = RunId.safeParse(runId);
+  if (!validRunId.success) throw new Error(`--run-id "${runId}": ${validRunId.error.issues[0]?.message}`);
+  const clients = pipelineClients(target);
   const datasetUri = await datasetUriFor(target, args.dataset);
   const params = parseParams(args.params);
   const gitCommit = gitCommitOf();
