@@ -2,7 +2,7 @@
 // rule): tables on dynalite, buckets on s3rver, functions in worker pools with the template's
 // environment, the REST API with keys, throttles and alias weights, the state machines (and
 // the SNS topics their tasks publish to), the EventBridge rules S3 object events are routed
-// to, and the seed datasets.
+// to and the schedule rules that fire on timers, and the seed datasets.
 // Whatever the template declares that has no local counterpart is reported by logical id.
 import { mkdirSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
@@ -19,6 +19,7 @@ import { ensureBucketsFromTemplate, localS3Client, onObjectEvent, startS3 } from
 import { LocalEventRouter } from './events/event-router.ts';
 import { readEventRules } from './events/event-rules.ts';
 import { eventBridgeBuckets } from './events/s3-event-source.ts';
+import type { ScheduleSettings } from './events/scheduler.ts';
 import { AccessLog } from './gateway/access-log.ts';
 import { type RestApiModel, readRestApiSetup } from './gateway/rest-api-model.ts';
 import { createGatewayListener } from './gateway/server.ts';
@@ -64,6 +65,12 @@ export interface PlatformOptions {
       | Readonly<Record<string, TaskIntegration>>
       | ((host: IntegrationHost) => Readonly<Record<string, TaskIntegration>>);
   };
+  /**
+   * How EventBridge schedule rules fire: on timers in real time, faster (`speed`), or only when
+   * asked (`mode: 'manual'`, then `platform.events.runSchedule(rule)`).
+   * @default { mode: 'timers', speed: 1 }
+   */
+  readonly schedules?: ScheduleSettings;
 }
 
 /** What a task integration may use of the platform it runs in. */
@@ -106,8 +113,9 @@ export interface Platform {
   readonly sns: LocalTopics;
   /**
    * EventBridge: the event-pattern rules, S3 "Object Created" events of EventBridge-enabled
-   * buckets routed to them, and what each delivery started (`executionsFor(key)`, `replay`,
-   * `waitForIdle`).
+   * buckets routed to them, the schedule rules (`runSchedule(rule)` fires one now,
+   * `upcomingSchedules()`), and what each delivery started (`executionsFor(key)`,
+   * `deliveries({ rule })`, `replay`, `waitForIdle`).
    */
   readonly events: LocalEventRouter;
   /** `local.json` content: how the CLI and scripts find this platform. */
@@ -223,6 +231,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
           ...(head.ETag === undefined ? {} : { etag: head.ETag.replaceAll('"', '') }),
         };
       },
+      ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
     });
     // Closed before the engine: deliveries in flight still start their executions.
     cleanups.push(() => events.close());
@@ -360,6 +369,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       notEmulated: reports.flatMap((r) => r.notEmulated),
       warnings: reports.flatMap((r) => r.warnings),
     };
+    // Schedules start once every stack's targets exist.
+    events.startSchedules();
+    for (const { rule, expression, next } of events.upcomingSchedules())
+      log(`[events] ${rule} (schedule): ${expression}, next at ${next.toISOString()}`);
     log(`platform up: ${url}`);
 
     return {

@@ -22,7 +22,8 @@ const EMULATED = new Set([
   'Custom::CDKBucketDeployment',
   'AWS::StepFunctions::StateMachine',
   'AWS::SNS::Topic',
-  // Event-pattern rules; schedule-only rules are reported below.
+  // Event-pattern and schedule rules (local/events/); one whose pattern or schedule cannot be
+  // evaluated is moved to not emulated when the stack's rules are read (markNotEmulated).
   'AWS::Events::Rule',
   // CDK's bucket notifications: the EventBridge part (local/events/s3-event-source.ts).
   'Custom::S3BucketNotifications',
@@ -83,11 +84,12 @@ export function classifyResources(stackName: string, resources: Resources): Reso
       report.noLocalMeaning.push(`${id} (custom resource provider, replaced by a built-in emulation)`);
     } else if (r.Type === 'AWS::Lambda::Function' && !runtime.startsWith('nodejs')) {
       report.notEmulated.push(`${id} (${r.Type}, runtime ${runtime || 'unknown'})`);
-    } else if (r.Type === 'AWS::Events::Rule' && r.Properties?.EventPattern === undefined) {
-      const schedule = r.Properties?.ScheduleExpression;
-      report.notEmulated.push(
-        `${id} (${r.Type}, ${schedule === undefined ? 'no EventPattern' : `schedule ${String(schedule)}`}: schedules are not emulated yet)`,
-      );
+    } else if (
+      r.Type === 'AWS::Events::Rule' &&
+      r.Properties?.EventPattern === undefined &&
+      r.Properties?.ScheduleExpression === undefined
+    ) {
+      report.notEmulated.push(`${id} (${r.Type}, neither EventPattern nor ScheduleExpression)`);
     } else if (EMULATED.has(r.Type)) {
       report.emulated.push(id);
     } else if (NO_LOCAL_MEANING[r.Type]) {

@@ -1,6 +1,6 @@
 // The local EventBridge: routes events (S3 "Object Created" events from buckets with EventBridge
-// on, or ones a caller publishes) to every enabled rule whose pattern matches, and delivers them
-// to its targets: a state machine gets StartExecution with the event as input (a generated
+// on, or ones a caller publishes) to every enabled rule whose pattern matches, fires schedule
+// rules at their times (scheduler.ts), and delivers both to the rule's targets: a state machine gets StartExecution with the event as input (a generated
 // execution name, as EventBridge gives), a Lambda function an asynchronous invoke. Every
 // delivery is logged and kept (the latest ones), so a test can find the executions an object
 // started, re-deliver an event as S3's at-least-once delivery may, or wait until routing is done.
@@ -10,6 +10,13 @@ import { parseExecutionArn, parseStateMachineArn } from '../stepfunctions/arns.t
 import { matchesPattern } from './event-pattern.ts';
 import type { EventRule, RuleTarget } from './event-rules.ts';
 import { type EventBridgeEvent, isObjectCreated, objectCreatedEvent } from './s3-events.ts';
+import {
+  isScheduledEvent,
+  LocalScheduler,
+  type ScheduleSettings,
+  scheduledEvent,
+  type UpcomingFiring,
+} from './scheduler.ts';
 import { targetInput } from './target-input.ts';
 
 /** What the router delivers to. */
@@ -30,6 +37,8 @@ export interface EventRouterOptions {
   readonly describeObject?: (bucket: string, key: string) => Promise<{ size?: number; etag?: string }>;
   /** How many events and deliveries are kept for `received()` and `deliveries()`. @default 1000 */
   readonly keep?: number;
+  /** How schedule rules fire. @default timers, in real time, once `startSchedules()` is called */
+  readonly schedules?: ScheduleSettings;
 }
 
 /** One event handed to one target. */
@@ -56,12 +65,45 @@ export class LocalEventRouter {
   private readonly routed: EventBridgeEvent[] = [];
   private readonly delivered: Delivery[] = [];
   private closed = false;
+  private readonly scheduler: LocalScheduler;
 
-  constructor(private readonly options: EventRouterOptions) {}
+  constructor(private readonly options: EventRouterOptions) {
+    this.scheduler = new LocalScheduler({
+      ...options.schedules,
+      log: options.log,
+      fire: (rule, at) => {
+        if (!this.closed) this.fireSchedule(rule, at);
+      },
+    });
+  }
 
   addRule(rule: EventRule): void {
     if (this.rulesByLogicalId.has(rule.logicalId)) throw new Error(`rule ${rule.logicalId} is added twice`);
     this.rulesByLogicalId.set(rule.logicalId, rule);
+    if (rule.schedule) this.scheduler.add(rule);
+  }
+
+  /** Start the schedule rules' timers (none in `manual` mode): call once every target exists. */
+  startSchedules(): void {
+    if (!this.closed) this.scheduler.start();
+  }
+
+  /**
+   * Fire schedule rule `rule` (its name or logical id) once, now or for fire time `at`, as its
+   * schedule would: its targets get a "Scheduled Event". Fails for a disabled rule or one
+   * without a schedule. Resolves with its deliveries.
+   */
+  async runSchedule(rule: string, at: Date = this.scheduler.now()): Promise<Delivery[]> {
+    if (this.closed) throw new Error('the local event router is closed');
+    const found = this.findRule(rule);
+    if (!found.schedule) throw new Error(`rule ${rule} has no ScheduleExpression`);
+    if (!found.enabled) throw new Error(`rule ${rule} is DISABLED: EventBridge never fires it`);
+    return this.fireSchedule(found, at);
+  }
+
+  /** The next firing of each schedule rule armed with a timer, soonest first. */
+  upcomingSchedules(): UpcomingFiring[] {
+    return this.scheduler.upcoming();
   }
 
   rules(): EventRule[] {
@@ -111,7 +153,7 @@ export class LocalEventRouter {
     return this.publish(event, 'default');
   }
 
-  /** The latest events routed, oldest first. */
+  /** The latest events routed, oldest first (scheduled events are not routed: see `deliveries()`). */
   received(): EventBridgeEvent[] {
     return [...this.routed];
   }
@@ -136,9 +178,10 @@ export class LocalEventRouter {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
-  /** Take no more S3 events and let what is in flight finish. */
+  /** Take no more S3 events, stop the schedules and let what is in flight finish. */
   async close(): Promise<void> {
     this.closed = true;
+    this.scheduler.stop();
     await this.waitForIdle();
   }
 
@@ -153,15 +196,37 @@ export class LocalEventRouter {
     this.keep(this.routed, event);
     const deliveries: Delivery[] = [];
     for (const rule of this.rulesByLogicalId.values()) {
-      if (!rule.enabled || rule.eventBusName !== bus || !matchesPattern(rule.pattern, event)) continue;
+      const { pattern } = rule;
+      if (!rule.enabled || rule.eventBusName !== bus || !pattern || !matchesPattern(pattern, event)) continue;
       for (const target of rule.targets) deliveries.push(this.deliver(event, rule, target));
     }
     return deliveries;
   }
 
+  private fireSchedule(rule: EventRule, at: Date): Delivery[] {
+    const event = scheduledEvent(rule, at);
+    return rule.targets.map((target) => this.deliver(event, rule, target));
+  }
+
+  private findRule(ref: string): EventRule {
+    const rules = [...this.rulesByLogicalId.values()];
+    const found = rules.find((r) => r.name === ref) ?? this.rulesByLogicalId.get(ref);
+    if (found) return found;
+    const schedules = rules.filter((r) => r.schedule).map((r) => r.logicalId);
+    throw new Error(
+      `no rule named ${ref}; schedule rules: ${schedules.length > 0 ? schedules.join(', ') : 'none'}`,
+    );
+  }
+
   private deliver(event: EventBridgeEvent, rule: EventRule, target: RuleTarget): Delivery {
     const object = s3Object(event);
-    const what = object ? `s3://${object.bucket}/${object.key}` : `${event.source} ${event['detail-type']}`;
+    const scheduled = isScheduledEvent(event);
+    const what = object
+      ? `s3://${object.bucket}/${object.key}`
+      : scheduled
+        ? event.time
+        : `${event.source} ${event['detail-type']}`;
+    const label = scheduled ? `${rule.logicalId} (schedule)` : rule.logicalId;
     const base = {
       eventId: event.id,
       rule: rule.logicalId,
@@ -178,27 +243,23 @@ export class LocalEventRouter {
         const { executionArn } = this.options.targets.startExecution({ stateMachineArn: target.arn, input });
         delivery = { ...base, executionArn };
         const execution = parseExecutionArn(executionArn)?.executionName ?? executionArn;
-        this.options.log(`[events] ${rule.logicalId}: ${what} → ${machine} ${execution}`);
+        this.options.log(`[events] ${label}: ${what} → ${machine} ${execution}`);
       } else if (/^arn:aws[a-z-]*:lambda:/.test(target.arn)) {
         const name = parseFunctionRef(target.arn).name;
         this.options.targets.invokeLambda(target.arn, parseLoosely(input)).catch((err: unknown) =>
           // Lambda retries failed asynchronous invocations twice; locally the failure is only logged.
-          this.options.log(
-            `[events] ${rule.logicalId}: ${what} → function ${name} failed: ${(err as Error).message}`,
-          ),
+          this.options.log(`[events] ${label}: ${what} → function ${name} failed: ${(err as Error).message}`),
         );
         delivery = base;
-        this.options.log(`[events] ${rule.logicalId}: ${what} → function ${name} (asynchronous)`);
+        this.options.log(`[events] ${label}: ${what} → function ${name} (asynchronous)`);
       } else {
         delivery = { ...base, error: `target ${target.arn} is not emulated locally` };
-        this.options.log(
-          `[events] ${rule.logicalId}: ${what} → ${target.arn}: not emulated locally, dropped`,
-        );
+        this.options.log(`[events] ${label}: ${what} → ${target.arn}: not emulated locally, dropped`);
       }
     } catch (err) {
       const message = `${(err as Error).name}: ${(err as Error).message}`;
       delivery = { ...base, error: message };
-      this.options.log(`[events] ${rule.logicalId}: ${what} → ${target.arn} failed: ${message}`);
+      this.options.log(`[events] ${label}: ${what} → ${target.arn} failed: ${message}`);
     }
     this.keep(this.delivered, delivery);
     return delivery;

@@ -1,13 +1,14 @@
-// Reads the EventBridge rules a stack declares (`AWS::Events::Rule` with an EventPattern): name,
-// bus, pattern and targets, intrinsics resolved. Schedule rules are left to the start-up report
-// (resource-support.ts lists them as not emulated); a rule whose pattern or targets cannot be
-// evaluated locally is returned as not emulated, with the reason.
+// Reads the EventBridge rules a stack declares (`AWS::Events::Rule` with an EventPattern, a
+// ScheduleExpression or both): name, bus, pattern, schedule and targets, intrinsics resolved. A
+// rule whose pattern, schedule or targets cannot be evaluated locally is returned as not
+// emulated, with the reason.
 import type { StackResolution } from '../stack-resolution.ts';
 import { parseStateMachineArn } from '../stepfunctions/arns.ts';
 import type { AssemblyStack } from '../template/cloud-assembly.ts';
 import { resolveValue } from '../template/intrinsics.ts';
 import { DEFAULT_LOCAL_REGION, LOCAL_ACCOUNT_ID } from '../template/pseudo-parameters.ts';
 import { type EventPattern, patternProblems } from './event-pattern.ts';
+import { parseScheduleExpression, type Schedule, ScheduleExpressionError } from './schedule-expression.ts';
 
 /** `InputTransformer` of a target. */
 export interface InputTransformer {
@@ -29,15 +30,18 @@ export interface RuleTarget {
   readonly inputTransformer?: InputTransformer;
 }
 
-/** An event-pattern rule as the local router runs it. */
+/** A rule as the local router runs it: an event pattern, a schedule, or both. */
 export interface EventRule {
   readonly logicalId: string;
   readonly name: string;
   readonly arn: string;
   /** `default` for the account's default bus (where S3 sends its events). */
   readonly eventBusName: string;
-  readonly pattern: EventPattern;
-  /** State `DISABLED`: kept, never matched. */
+  /** Events on the bus that match it reach the targets. @default none: a schedule-only rule */
+  readonly pattern?: EventPattern;
+  /** When the targets get a "Scheduled Event" (local/events/scheduler.ts). @default none */
+  readonly schedule?: Schedule;
+  /** State `DISABLED`: kept, never matched, never fired. */
   readonly enabled: boolean;
   readonly targets: readonly RuleTarget[];
 }
@@ -55,21 +59,35 @@ export function ruleArn(name: string, bus = 'default'): string {
   return `arn:aws:events:${DEFAULT_LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:rule/${path}`;
 }
 
-/** The stack's event-pattern rules (schedule-only rules are skipped: see the module comment). */
+/** The stack's event-pattern and schedule rules. */
 export function readEventRules(stack: AssemblyStack, resolution: StackResolution): RuleReading {
   const reading: RuleReading = { rules: [], notEmulated: [], warnings: [] };
   for (const [logicalId, r] of Object.entries(stack.template.Resources ?? {})) {
     if (r.Type !== 'AWS::Events::Rule') continue;
     const p = r.Properties ?? {};
-    if (p.EventPattern === undefined) continue;
+    if (p.EventPattern === undefined && p.ScheduleExpression === undefined) continue;
     try {
       const resolve = (key: string) =>
         resolveValue(p[key], resolution.ctx, `Resources.${logicalId}.Properties.${key}`);
-      const pattern = parsePattern(resolve('EventPattern'));
-      const problems = patternProblems(pattern);
+      const pattern = p.EventPattern === undefined ? undefined : parsePattern(resolve('EventPattern'));
+      const problems = pattern === undefined ? [] : patternProblems(pattern);
       if (problems.length > 0) {
         reading.notEmulated.push({ logicalId, reason: `event pattern: ${problems.join('; ')}` });
         continue;
+      }
+      let schedule: Schedule | undefined;
+      if (p.ScheduleExpression !== undefined) {
+        try {
+          schedule = parseScheduleExpression(String(resolve('ScheduleExpression')), logicalId);
+        } catch (err) {
+          if (!(err instanceof ScheduleExpressionError)) throw err;
+          const reason = `schedule ${err.expression}: ${err.problem}`;
+          if (pattern === undefined) {
+            reading.notEmulated.push({ logicalId, reason });
+            continue;
+          }
+          reading.warnings.push(`${logicalId}: its ${reason}, so it is not run locally; its pattern is`);
+        }
       }
       const bus = busName(p.EventBusName === undefined ? undefined : resolve('EventBusName'));
       const name = resolution.physical.get(logicalId) ?? logicalId;
@@ -80,7 +98,8 @@ export function readEventRules(stack: AssemblyStack, resolution: StackResolution
         name,
         arn: ruleArn(name, bus),
         eventBusName: bus,
-        pattern: pattern as EventPattern,
+        ...(pattern === undefined ? {} : { pattern: pattern as EventPattern }),
+        ...(schedule === undefined ? {} : { schedule }),
         enabled: state !== 'DISABLED',
         targets,
       });
@@ -93,8 +112,6 @@ export function readEventRules(stack: AssemblyStack, resolution: StackResolution
         reading.warnings.push(
           `${logicalId}: rule on event bus ${bus}: only events published to it locally (platform.events.publish) reach it`,
         );
-      if (p.ScheduleExpression !== undefined)
-        reading.warnings.push(`${logicalId}: its ScheduleExpression is not emulated locally; its pattern is`);
     } catch (err) {
       reading.notEmulated.push({ logicalId, reason: (err as Error).message });
     }
