@@ -15,8 +15,8 @@ import {
   ModelUnavailable,
   NotConfigured,
   PayloadTooLarge,
+  TransientError,
 } from '../../functions/lib/errors.ts';
-import { TransientError } from '../../functions/lib/runs/pipeline-step.ts';
 import type { RunLog } from '../../functions/lib/runs/run-log.ts';
 import { PipelineState } from '../../functions/lib/runs/training-run.ts';
 import { DataValidationFailed } from '../../functions/lib/validation/validate-dataset.ts';

@@ -95,47 +95,38 @@ export class DynamoDbModelRegistry implements ModelRegistry {
   }
 
   async listVersions(model: string): Promise<ModelVersion[]> {
-    const head = await this.head(model);
-    const versions: ModelVersion[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-          ExpressionAttributeValues: { ':pk': pk(model), ':v': 'VERSION#' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) versions.push(withStage(item as ModelVersion, head));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return versions;
+    const [head, items] = await Promise.all([this.head(model), this.itemsWithPrefix(model, 'VERSION#')]);
+    return items.map((item) => withStage(item as unknown as ModelVersion, head));
   }
 
   async listAuditEvents(model: string): Promise<AuditEvent[]> {
-    const events: Array<{ event: AuditEvent; revision: number }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :a)',
-          ExpressionAttributeValues: { ':pk': pk(model), ':a': 'AUDIT#' },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const { pk: _pk, sk, ...event } of page.Items ?? [])
-        events.push({
-          event: event as AuditEvent,
-          revision: Number(/^AUDIT#rev#(\d+)$/.exec(String(sk))?.[1] ?? 0),
-        });
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const events = (await this.itemsWithPrefix(model, 'AUDIT#')).map(({ pk: _pk, sk, ...event }) => ({
+      event: event as unknown as AuditEvent,
+      revision: Number(/^AUDIT#rev#(\d+)$/.exec(String(sk))?.[1] ?? 0),
+    }));
     // Time orders the trail; within one millisecond, stage revisions keep their own order.
     return events
       .sort((a, b) => a.event.at.localeCompare(b.event.at) || a.revision - b.revision)
       .map((e) => e.event);
+  }
+
+  /** Every item of the model whose sort key starts with `prefix`, all pages. */
+  private async itemsWithPrefix(model: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': pk(model), ':prefix': prefix },
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   async allocateVersion(model: string, trainingRunId: string): Promise<number> {

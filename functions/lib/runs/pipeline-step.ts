@@ -3,8 +3,6 @@
 // transient faults become `TransientError`, which the ASL retries with backoff; every other
 // error keeps its name and goes to the pipeline's Catch.
 
-export { TransientError };
-
 import { InvalidRequest, isTransient, TransientError } from '../errors.ts';
 import { toFieldIssues } from '../schemas/zod-issues.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
