@@ -48,6 +48,19 @@ export interface FunctionConfig {
   readonly idleTimeoutMs?: number;
 }
 
+/**
+ * Where an environment's log lines go besides its log file: lines containing one of `markers`
+ * are handed to `onLines` (as CloudWatch Logs hands them to embedded metrics and subscriptions).
+ * Markers are read when an environment starts.
+ */
+export interface LogForwarding {
+  readonly markers: readonly string[];
+  onLines(lines: readonly string[], source: { readonly functionName: string; readonly version: string }): void;
+}
+
+/** How long a stopping environment may take to hand over its buffered log lines. */
+const LOG_FLUSH_TIMEOUT_MS = 1_000;
+
 /** An invocation as handed to an environment. */
 interface InvocationRequest {
   readonly event: unknown;
@@ -84,6 +97,7 @@ class Environment {
     version: string,
     private readonly onExit: (env: Environment) => void,
     private readonly requeue: Requeue,
+    logForwarding?: LogForwarding,
   ) {
     this.worker = new Worker(WORKER_RUNTIME, {
       env: { ...config.environment, AWS_LAMBDA_FUNCTION_VERSION: version },
@@ -95,8 +109,15 @@ class Environment {
         memorySize: config.memorySize,
         timeoutMs: config.timeoutSeconds * 1000,
         logFile: join(config.logDir, `${config.functionName}.log`),
+        forwardMarkers: [...(logForwarding?.markers ?? [])],
       },
     });
+    if (logForwarding) {
+      const source = { functionName: config.functionName, version };
+      this.worker.on('message', (m: { type: string; lines?: string[] }) => {
+        if (m.type === 'log-lines' && m.lines) logForwarding.onLines(m.lines, source);
+      });
+    }
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', (m: { type: string; error?: LambdaErrorPayload }) => {
         if (m.type === 'ready') resolve();
@@ -155,7 +176,32 @@ class Environment {
     }
     this.pending.clear();
     this.inFlight = 0;
-    void this.worker.terminate();
+    void this.stop();
+  }
+
+  /** Stop the thread once it has handed over its buffered log lines (or a second has passed). */
+  async stop(): Promise<void> {
+    await new Promise<void>((done) => {
+      const timer = setTimeout(done, LOG_FLUSH_TIMEOUT_MS);
+      const onMessage = (m: { type: string }) => {
+        if (m.type !== 'logs-flushed') return;
+        clearTimeout(timer);
+        this.worker.off('message', onMessage);
+        done();
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+      try {
+        this.worker.postMessage({ type: 'flush-logs' });
+      } catch {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    await this.worker.terminate();
   }
 
   invoke(
@@ -215,6 +261,7 @@ export class FunctionRuntime {
   constructor(
     readonly config: FunctionConfig,
     readonly version = '$LATEST',
+    private readonly logForwarding?: LogForwarding,
   ) {
     mkdirSync(config.logDir, { recursive: true });
     this.maxConcurrency = config.maxConcurrency ?? Math.min(4, availableParallelism());
@@ -258,7 +305,7 @@ export class FunctionRuntime {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.reaper);
-    await Promise.all(this.environments.map((e) => e.worker.terminate()));
+    await Promise.all(this.environments.map((e) => e.stop()));
   }
 
   private pick(): Environment {
@@ -284,6 +331,7 @@ export class FunctionRuntime {
           reject,
         );
       },
+      this.logForwarding,
     );
     env.ready.catch(() => undefined);
     this.environments.push(env);

@@ -2,7 +2,18 @@
 // weights), resolved from the template. Invocations name a function, version or alias the way
 // the Lambda API does (name, `name:qualifier`, or an ARN). Faults can be injected per function,
 // so tests and drills see throttles and failures the way callers on AWS would.
-import { type FunctionConfig, FunctionError, FunctionRuntime } from './function-runtime.ts';
+import {
+  type FunctionConfig,
+  FunctionError,
+  FunctionRuntime,
+  type LogForwarding,
+} from './function-runtime.ts';
+
+/** Receives the log lines of every function that contain `marker`. */
+export interface LogListener {
+  readonly marker: string;
+  onLines(lines: readonly string[], source: { readonly functionName: string; readonly version: string }): void;
+}
 
 /** `live` → version "1" plus, during a canary, version "2" at weight 0.05. */
 export interface AliasRouting {
@@ -35,8 +46,35 @@ export class LambdaService {
   /** Function name → the fault its invocations get, and how many more (undefined: all). */
   private readonly faults = new Map<string, { fault: InjectedFault; remaining: number | undefined }>();
 
+  private readonly logListeners: LogListener[] = [];
+  /** Shared by every runtime; environments read the markers when they start. */
+  private readonly logForwarding: LogForwarding = {
+    markers: [],
+    onLines: (lines, source) => {
+      for (const listener of this.logListeners) {
+        const matching = lines.filter((line) => line.includes(listener.marker));
+        if (matching.length === 0) continue;
+        try {
+          listener.onLines(matching, source);
+        } catch {
+          // A listener's failure is its own: the function and the other listeners go on.
+        }
+      }
+    },
+  };
+
   /** @param random routing draw in [0, 1); seedable so tests can check splits. */
   constructor(private readonly random: () => number = Math.random) {}
+
+  /**
+   * Hand log lines containing `listener.marker` to it, from every function (local CloudWatch
+   * Logs: embedded metrics, subscription filters). Add listeners before the first invocation:
+   * environments already running keep the markers they started with.
+   */
+  addLogListener(listener: LogListener): void {
+    this.logListeners.push(listener);
+    (this.logForwarding.markers as string[]).push(listener.marker);
+  }
 
   addFunction(config: FunctionConfig): void {
     this.configs.set(config.functionName, config);
@@ -141,7 +179,7 @@ export class LambdaService {
     if (!runtime) {
       const config = this.configs.get(name);
       if (!config) throw new ResourceNotFound(`Function not found: ${name}`);
-      runtime = new FunctionRuntime(config, version);
+      runtime = new FunctionRuntime(config, version, this.logForwarding);
       this.runtimes.set(key, runtime);
     }
     return runtime;

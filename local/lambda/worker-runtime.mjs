@@ -9,9 +9,18 @@ import Module from 'node:module';
 import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { bundleFile, handlerName, functionName, functionVersion, memorySize, timeoutMs, logFile } = workerData;
+const {
+  bundleFile,
+  handlerName,
+  functionName,
+  functionVersion,
+  memorySize,
+  timeoutMs,
+  logFile,
+  forwardMarkers = [],
+} = workerData;
 
-installLogSink(logFile);
+const flushLogs = installLogSink(logFile, forwardMarkers);
 
 /** @type {(event: unknown, context: object) => Promise<unknown>} */
 let handler;
@@ -33,6 +42,12 @@ let running = false;
 // turn), as JSON text: Lambda payloads are JSON anyway (a Date arrives as a string, undefined
 // is dropped, as on AWS), and one string copies faster than a structured clone of the objects.
 parentPort.on('message', (message) => {
+  if (message.type === 'flush-logs') {
+    // Asked before the environment is stopped: nothing logged so far may be lost.
+    flushLogs();
+    parentPort.postMessage({ type: 'logs-flushed' });
+    return;
+  }
   if (message.type !== 'invoke') return;
   queue.push(...JSON.parse(message.json));
   if (!running) void drain();
@@ -84,18 +99,25 @@ function contextFor(message) {
 /**
  * Send this environment's stdout and stderr to `file`, batching writes: what a handler logs is
  * kept (flushed at the end of each tick and on exit), without a message to the main thread
- * or a syscall per line.
+ * or a syscall per line. Lines containing one of `markers` are also posted to the main thread
+ * (one message per flush): what the platform reads from logs, such as embedded metrics and
+ * lines a log subscription delivers. Returns the flush.
  */
-function installLogSink(file) {
+function installLogSink(file, markers) {
   const fd = openSync(file, 'a');
   let pending = [];
   let scheduled = false;
+  const forward = (text) => {
+    const lines = text.split('\n').filter((line) => markers.some((m) => line.includes(m)));
+    if (lines.length > 0) parentPort.postMessage({ type: 'log-lines', lines });
+  };
   const flush = () => {
     scheduled = false;
     if (pending.length === 0) return;
     const text = pending.join('');
     pending = [];
     writeSync(fd, text);
+    if (markers.length > 0) forward(text);
   };
   const write = (chunk, encoding, callback) => {
     pending.push(
@@ -117,6 +139,7 @@ function installLogSink(file) {
     flush();
     closeSync(fd);
   });
+  return flush;
 }
 
 /**

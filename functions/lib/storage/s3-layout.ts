@@ -68,3 +68,56 @@ export function parseS3Uri(uri: string): { bucket: string; key: string } {
   if (!match?.[1] || !match[2]) throw new Error(`not an s3:// URI with a key: ${uri}`);
   return { bucket: match[1], key: match[2] };
 }
+
+/**
+ * Inference capture (DESIGN.md "Inference capture"), in the data bucket:
+ * `capture/model={m}/dt={yyyy-mm-dd}/hour={hh}/…`, partitioned by each record's own time (UTC).
+ * The delivery stream names the objects inside a partition; readers list the partition prefixes.
+ */
+export const CAPTURE_PREFIX = 'capture/';
+
+/** Partition prefix of the capture records of `model` made during the UTC hour of `time`. */
+export function capturePartitionPrefix(model: string, time: Date): string {
+  const iso = time.toISOString();
+  return `${CAPTURE_PREFIX}model=${model}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/`;
+}
+
+/** Every capture partition prefix that can hold records of `model` made in [start, end). */
+export function capturePartitionPrefixes(model: string, start: Date, end: Date): string[] {
+  if (!(start.getTime() < end.getTime())) return [];
+  const hour = 3_600_000;
+  const prefixes: string[] = [];
+  for (let t = Math.floor(start.getTime() / hour) * hour; t < end.getTime(); t += hour)
+    prefixes.push(capturePartitionPrefix(model, new Date(t)));
+  return prefixes;
+}
+
+/** Where the drift check writes its verdict on one window (data bucket); overwritten by a re-run of that window. */
+export function driftReportKeys(model: string, windowEnd: Date) {
+  const iso = windowEnd.toISOString();
+  const prefix = `drift/model=${model}/dt=${iso.slice(0, 10)}/window=${compactTime(windowEnd)}/`;
+  return { prefix, json: `${prefix}report.json`, html: `${prefix}report.html` } as const;
+}
+
+/**
+ * Labelled recent data ("ground truth": features and the outcome, once known) that data teams
+ * drop for retraining, in the data bucket: `ground-truth/model={m}/dt={yyyy-mm-dd}/{name}`.
+ */
+export const GROUND_TRUTH_PREFIX = 'ground-truth/';
+
+export function groundTruthPartitionPrefix(model: string, dt: string): string {
+  return `${GROUND_TRUTH_PREFIX}model=${model}/dt=${dt}/`;
+}
+
+/** Working files of one retraining execution (artifacts bucket): `retraining/{executionName}/{file}`. */
+export function retrainingKey(executionName: string, file: string): string {
+  return `retraining/${executionName}/${file}`;
+}
+
+/** `2026-11-27T07:00:00.000Z` → `20261127T070000Z`: sortable, and safe in keys and execution names. */
+export function compactTime(time: Date): string {
+  return time
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replaceAll(/[-:]/g, '');
+}
