@@ -23,11 +23,25 @@ export interface PredictResult {
   readonly predictions: Prediction[];
 }
 
+/** A scored request with what the model saw: the validated instances and their encoded features (for capture). */
+export interface ScoredRequest {
+  readonly result: PredictResult;
+  readonly instances: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  /** Row-major, one row per instance. */
+  readonly features: Float32Array;
+  readonly scores: Float32Array;
+}
+
 /** Cap on reported issues, so a 1,000-row request of garbage gets a readable answer. */
 const MAX_ISSUES = 20;
 
 /** Score the request's instances with the model's serving version. */
 export async function predict(request: PredictRequest, ports: PredictPorts): Promise<PredictResult> {
+  return (await scoreRequest(request, ports)).result;
+}
+
+/** `predict`, keeping the instances and features it scored. */
+export async function scoreRequest(request: PredictRequest, ports: PredictPorts): Promise<ScoredRequest> {
   if (request.kind === 'entity') {
     throw new NotConfigured(
       'entityId lookups need the online feature store, which this deployment does not have yet; send "instances"',
@@ -42,7 +56,12 @@ export async function predict(request: PredictRequest, ports: PredictPorts): Pro
     scores,
     (score): Prediction => ({ score, label: score >= model.threshold ? 1 : 0 }),
   );
-  return { model: request.model, version: version.version, predictions };
+  return {
+    result: { model: request.model, version: version.version, predictions },
+    instances: instances as ReadonlyArray<Readonly<Record<string, unknown>>>,
+    features,
+    scores,
+  };
 }
 
 function validateInstances(

@@ -1,11 +1,17 @@
 // The predict function's HTTP adapter: API Gateway event in, proxy response out. Parsing and
-// error mapping live here so `core.ts` stays plain and the handler stays one line.
+// error mapping live here so `core.ts` stays plain and the handler stays one line. After the
+// answer is shaped, the request is captured and its metrics written: both only log lines, and
+// neither can fail or hold up the prediction.
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { CapturedRequest, CaptureOutcome } from '../lib/capture/capture-sink.ts';
 import { errorResponse, jsonResponse } from '../lib/http/respond.ts';
+import type { EmfEntry, MetricValue } from '../lib/metrics/emf.ts';
+import { DIMENSION, METRICS_NAMESPACE, PREDICTION_METRICS } from '../lib/metrics/metric-names.ts';
+import { ModelName } from '../lib/schemas/model-name.ts';
 import { parsePredictRequest } from '../lib/schemas/predict-request.ts';
-import { type PredictPorts, predict } from './core.ts';
+import { type PredictPorts, type ScoredRequest, scoreRequest } from './core.ts';
 
 /** Decode the body as API Gateway hands it over (base64 for binary media types). */
 function bodyText(event: APIGatewayProxyEvent): string | null {
@@ -13,8 +19,68 @@ function bodyText(event: APIGatewayProxyEvent): string | null {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
+/** What watches the served path: capture, metrics. All optional (tests and benchmarks leave them out). */
+export interface PredictObservers {
+  /** Lambda version serving this request (`AWS_LAMBDA_FUNCTION_VERSION`). @default '$LATEST' */
+  readonly functionVersion?: string;
+  readonly capture?: (request: CapturedRequest) => CaptureOutcome;
+  readonly emitMetrics?: (entries: readonly EmfEntry[]) => void;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
 /** Build the Lambda handler around its ports; `logger` gets one structured line per request. */
-export function createPredictHandler(ports: PredictPorts, logger: Logger) {
+export function createPredictHandler(ports: PredictPorts, logger: Logger, observers: PredictObservers = {}) {
+  const functionVersion = observers.functionVersion ?? '$LATEST';
+  const clock = observers.clock ?? (() => new Date());
+  const metrics = (model: string, values: MetricValue[]): EmfEntry => ({
+    namespace: METRICS_NAMESPACE,
+    dimensions: { [DIMENSION.model]: model, [DIMENSION.functionVersion]: functionVersion },
+    dimensionSets: [[DIMENSION.model], [DIMENSION.model, DIMENSION.functionVersion]],
+    metrics: values,
+  });
+
+  /** Capture and count a served request; anything going wrong here is logged, never thrown. */
+  const observe = (scored: ScoredRequest, requestId: string, latencyMs: number) => {
+    const { result } = scored;
+    const values: MetricValue[] = [
+      { name: PREDICTION_METRICS.predictions, value: result.predictions.length, unit: 'Count' },
+      { name: PREDICTION_METRICS.latency, value: latencyMs, unit: 'Milliseconds' },
+      { name: PREDICTION_METRICS.serverErrors, value: 0, unit: 'Count' },
+    ];
+    if (result.predictions.length > 0) {
+      let sum = 0;
+      for (const p of result.predictions) sum += p.score;
+      values.push({ name: PREDICTION_METRICS.meanScore, value: sum / result.predictions.length });
+    }
+    if (observers.capture) {
+      const outcome = observers.capture({
+        requestId,
+        time: clock(),
+        model: result.model,
+        version: result.version,
+        functionVersion,
+        latencyMs,
+        instances: scored.instances,
+        features: scored.features,
+        scores: scored.scores,
+        labels: result.predictions.map((p) => p.label),
+      });
+      if ('error' in outcome) {
+        logger.warn('capture failed; the prediction was answered', { requestId, error: outcome.error });
+        values.push({ name: PREDICTION_METRICS.captureErrors, value: 1, unit: 'Count' });
+      }
+    }
+    emit([metrics(result.model, values)]);
+  };
+  const emit = (entries: readonly EmfEntry[]) => {
+    try {
+      observers.emitMetrics?.(entries);
+    } catch (err) {
+      logger.warn('metrics not written', { error: err as Error });
+    }
+  };
+
   return async (
     event: APIGatewayProxyEvent,
     context: Pick<Context, 'awsRequestId'>,
@@ -24,7 +90,8 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger) {
     const model = event.pathParameters?.model;
     try {
       const request = parsePredictRequest(model, bodyText(event));
-      const result = await predict(request, ports);
+      const scored = await scoreRequest(request, ports);
+      const { result } = scored;
       const latencyMs = performance.now() - started;
       logger.info('prediction', {
         requestId,
@@ -34,7 +101,13 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger) {
         latencyMs,
         status: 200,
       });
-      return jsonResponse(200, { ...result, requestId }, { 'x-model-version': String(result.version) });
+      const response = jsonResponse(
+        200,
+        { ...result, requestId },
+        { 'x-model-version': String(result.version) },
+      );
+      observe(scored, requestId, latencyMs);
+      return response;
     } catch (err) {
       const { response, unexpected } = errorResponse(err, requestId);
       const latencyMs = performance.now() - started;
@@ -54,7 +127,19 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger) {
           status: response.statusCode,
           reason: (err as Error).message,
         });
+      // Server errors count against the model (its artifact is broken, say); refusals of bad
+      // input do not, and would let any caller mint metric dimensions from made-up model names.
+      if (response.statusCode >= 500 && model !== undefined && isCountableModel(model))
+        emit([
+          metrics(model, [
+            { name: PREDICTION_METRICS.serverErrors, value: 1, unit: 'Count' },
+            { name: PREDICTION_METRICS.latency, value: latencyMs, unit: 'Milliseconds' },
+          ]),
+        ]);
       return response;
     }
   };
 }
+
+/** Only well-formed model names become a metric dimension. */
+const isCountableModel = (model: string) => ModelName.safeParse(model).success;

@@ -6,7 +6,21 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as ort from 'onnxruntime-node';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  type MockInstance,
+  vi,
+} from 'vitest';
+import {
+  CAPTURE_RECORD_KIND,
+  CaptureRecordSchema,
+} from '../../../../functions/lib/capture/capture-record.ts';
 import { type FlightInstance, flights } from '../../../../functions/lib/features/flights.ts';
 import { PREDICT_LIMITS } from '../../../../functions/lib/schemas/predict-request.ts';
 import { loadFlights } from '../../../support/flights-dataset.ts';
@@ -25,6 +39,10 @@ const s3 = mockClient(S3Client);
 let handler: Handler;
 let trained: TrainedFlightModel;
 let loggedErrors: MockInstance<Logger['error']>;
+/** What the handler wrote to stdout (capture records, embedded metrics), kept out of the test output. */
+let stdoutLines: string[] = [];
+/** Set by a test to make stdout writes containing this text fail. */
+let failWritesContaining: string | undefined;
 
 /** A captured API Gateway REST proxy event for `POST /models/{model}/predict`. */
 const CAPTURED_EVENT: APIGatewayProxyEvent = {
@@ -208,7 +226,31 @@ beforeEach(() => {
   );
   loggedErrors?.mockRestore();
   loggedErrors = vi.spyOn(Logger.prototype, 'error');
+  stdoutLines = [];
+  failWritesContaining = undefined;
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    const text = String(chunk);
+    if (failWritesContaining !== undefined && text.includes(failWritesContaining))
+      throw new Error('EPIPE: broken pipe, write');
+    stdoutLines.push(...text.split('\n').filter((line) => line.length > 0));
+    return true;
+  });
 });
+
+afterEach(() => {
+  vi.mocked(process.stdout.write).mockRestore();
+});
+
+const parsedLines = () =>
+  stdoutLines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+const captureLines = () => parsedLines().filter((line) => line.kind === CAPTURE_RECORD_KIND);
+const metricLines = () => parsedLines().filter((line) => line._aws !== undefined);
 
 describe('predict handler', () => {
   it('returns predictions equal to a direct onnxruntime run of the same artifact', async () => {
@@ -510,5 +552,102 @@ describe('predict handler', () => {
     // Assess
     expect(statuses.every((status) => status === 400 || status === 413)).toBe(true);
     expect(loggedErrors).not.toHaveBeenCalled();
+  });
+});
+
+describe('predict handler: capture and metrics', () => {
+  it('captures one record per instance with the input, the encoded features and the answer', async () => {
+    // Prepare
+    registerModel('flight-delay');
+    storeArtifact('flight-delay', 1);
+    const instances = sampleInstances();
+
+    // Act
+    const response = await invoke(predictEvent('flight-delay', validBody(instances)));
+
+    // Assess
+    const { predictions } = response.json as PredictBody;
+    const records = captureLines().map((line) => CaptureRecordSchema.parse(line));
+    expect(records.map((r) => r.index)).toEqual(instances.map((_, i) => i));
+    const encoded = flights.encode(
+      instances.map((i) => flights.instanceSchema.parse(i)),
+      trained.encoding,
+    );
+    records.forEach((record, i) => {
+      expect(record).toMatchObject({
+        requestId: 'req-0001',
+        model: 'flight-delay',
+        version: 1,
+        functionVersion: '$LATEST',
+        sampleRate: 1,
+        score: predictions[i]?.score,
+        label: predictions[i]?.label,
+      });
+      expect(record.input).toEqual(flights.instanceSchema.parse(instances[i]));
+      expect(record.features).toEqual(
+        Array.from(encoded.subarray(i * trained.featureNames.length, (i + 1) * trained.featureNames.length)),
+      );
+    });
+  });
+
+  it('writes the request metrics per model and per function version in embedded metric format', async () => {
+    // Prepare
+    registerModel('flight-delay');
+    storeArtifact('flight-delay', 1);
+
+    // Act
+    await invoke(predictEvent('flight-delay', validBody()));
+
+    // Assess
+    const [line] = metricLines();
+    expect(line).toMatchObject({
+      Model: 'flight-delay',
+      FunctionVersion: '$LATEST',
+      Predictions: sampleInstances().length,
+      PredictionServerErrors: 0,
+      _aws: {
+        CloudWatchMetrics: [{ Namespace: 'MLOps', Dimensions: [['Model'], ['Model', 'FunctionVersion']] }],
+      },
+    });
+    expect(line?.PredictionLatency).toBeGreaterThan(0);
+    expect(line?.CaptureErrors).toBeUndefined();
+  });
+
+  it('still answers when the capture cannot be written, and counts the failure', async () => {
+    // Prepare
+    registerModel('flight-delay');
+    storeArtifact('flight-delay', 1);
+    failWritesContaining = CAPTURE_RECORD_KIND;
+    const warnings = vi.spyOn(Logger.prototype, 'warn');
+
+    // Act
+    const response = await invoke(predictEvent('flight-delay', validBody()));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect((response.json as PredictBody).predictions).toHaveLength(sampleInstances().length);
+    expect(captureLines()).toHaveLength(0);
+    expect(metricLines()[0]).toMatchObject({ CaptureErrors: 1 });
+    expect(warnings).toHaveBeenCalledWith(
+      'capture failed; the prediction was answered',
+      expect.objectContaining({ requestId: 'req-0001' }),
+    );
+    expect(loggedErrors).not.toHaveBeenCalled();
+  });
+
+  it('counts a 503 against the model, and mints no metric for a refused request', async () => {
+    // Prepare
+    registerModel('broken-model');
+
+    // Act
+    await invoke(predictEvent('broken-model', validBody()));
+    await invoke(predictEvent('no-such-model', validBody()));
+    await invoke(predictEvent('flight-delay', '{"instances": 7}'));
+
+    // Assess
+    expect(metricLines()).toEqual([
+      expect.objectContaining({ Model: 'broken-model', PredictionServerErrors: 1 }),
+    ]);
+    expect(captureLines()).toHaveLength(0);
   });
 });
