@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ArtifactStore } from '../constructs/artifact-store.ts';
 import { BatchScoring } from '../constructs/batch-scoring.ts';
@@ -15,6 +16,7 @@ import { ModelRegistry } from '../constructs/model-registry.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnx-runtime-layer.ts';
 import { PredictionApi } from '../constructs/prediction-api.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
+import { ServiceMonitoring } from '../constructs/service-monitoring.ts';
 import { TrainingPipeline } from '../constructs/training-pipeline.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -36,6 +38,19 @@ export interface MlopsStackProps extends StackProps {
   readonly apiRateLimit?: number;
   /** @default 2000 */
   readonly apiBurstLimit?: number;
+  /** p99 latency SLO of the prediction API; above it in 3 of 5 minutes pages. @default 150 ms */
+  readonly latencySlo?: Duration;
+  /** Share of prediction requests captured for drift monitoring, 0–1. @default 1 */
+  readonly captureSampleRate?: number;
+  /**
+   * Who gets paged: subscriptions of the alarms topic (context `pageEmail` / `pageUrl` in
+   * infra/app.ts). @default - none: alarms still change state and show on the dashboard
+   */
+  readonly page?: {
+    readonly emails?: readonly string[];
+    /** HTTPS endpoints (an incident tool's SNS integration URL). */
+    readonly urls?: readonly string[];
+  };
 }
 
 /** Model that the bundled dataset trains, and where that dataset lands. */
@@ -56,9 +71,13 @@ export class MlopsStack extends Stack {
   readonly registry: ModelRegistry;
   readonly artifacts: ArtifactStore;
   readonly data: DataStore;
+  readonly monitoring: ServiceMonitoring;
 
   constructor(scope: Construct, id: string, props: MlopsStackProps = {}) {
     super(scope, id, props);
+    const sampleRate = props.captureSampleRate ?? 1;
+    if (!(sampleRate >= 0 && sampleRate <= 1))
+      throw new Error(`captureSampleRate must be between 0 and 1 (got ${sampleRate})`);
     if (props.liveRouting && !(props.liveRouting.weight > 0 && props.liveRouting.weight < 1)) {
       throw new Error(
         `liveRouting.weight must be between 0 and 1 exclusive (got ${props.liveRouting.weight})`,
@@ -92,6 +111,7 @@ export class MlopsStack extends Stack {
       memorySize: 1769,
       timeout: Duration.seconds(10),
       onnxRuntime,
+      environment: { CAPTURE_SAMPLE_RATE: String(props.captureSampleRate ?? 1) },
     });
     this.registry.bindTo(this.predictFunction, 'read');
     this.artifacts.bindTo(this.predictFunction, 'read');
@@ -122,6 +142,12 @@ export class MlopsStack extends Stack {
       reason:
         'Alarm messages carry run ids, step names and error text, no training data; a customer-managed key would add a fixed monthly cost to an idle platform (SSE with the AWS-managed key cannot receive CloudWatch alarms).',
     });
+    for (const email of props.page?.emails ?? [])
+      this.alarmsTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    for (const url of props.page?.urls ?? [])
+      this.alarmsTopic.addSubscription(
+        new subscriptions.UrlSubscription(url, { protocol: sns.SubscriptionProtocol.HTTPS }),
+      );
     this.trainingPipeline = new TrainingPipeline(this, 'TrainingPipeline', {
       registry: this.registry,
       artifacts: this.artifacts,
@@ -142,6 +168,15 @@ export class MlopsStack extends Stack {
       target: this.liveAlias,
       rateLimit: props.apiRateLimit,
       burstLimit: props.apiBurstLimit,
+    });
+
+    this.monitoring = new ServiceMonitoring(this, 'Monitoring', {
+      pageTopic: this.alarmsTopic,
+      api: this.api.api,
+      latencySlo: props.latencySlo,
+      functions: [{ label: 'Predict', fn: this.predictFunction }],
+      stateMachines: [{ label: 'Training', stateMachine: this.trainingPipeline.stateMachine }],
+      otherAlarms: [this.batchScoring.failureAlarm],
     });
 
     const outputs: Record<string, string> = {
