@@ -36,6 +36,12 @@ if (process.argv.includes('batch')) {
   process.exit(0);
 }
 
+if (process.argv.includes('drift')) {
+  // `npm run bench -- drift`: the drift check over 1M rows × 20 features against numpy's PSI.
+  await (await import('./drift.ts')).runDriftBench({ json });
+  process.exit();
+}
+
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', here('./run-load.ts'), JSON.stringify(spec)], {

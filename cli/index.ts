@@ -1,5 +1,6 @@
 // `mlops`: one CLI for the local platform and AWS. `mlops help` lists the verbs.
 import { parseArgs } from 'node:util';
+import { alarmsCommand } from './commands/alarms.ts';
 import { modelsCommand } from './commands/models.ts';
 import { predictCommand } from './commands/predict.ts';
 import { runsCommand } from './commands/runs.ts';
@@ -28,6 +29,8 @@ const USAGE = `usage: mlops <command> [options]
                                                            drop a file for batch scoring, wait, print the output and counts
   runs list [--model m]                                    recent training runs
   runs show <runId>                                        a run's steps: status, duration, output, error
+  alarms [--state ALARM|OK|INSUFFICIENT_DATA] [--prefix P]
+                                                           the CloudWatch alarms: state, since when, and why
   status                                                   where the platform is and what it exposes
 
 options:
@@ -59,6 +62,8 @@ async function main(argv: string[]): Promise<number> {
       reason: { type: 'string' },
       version: { type: 'string' },
       'key-column': { type: 'string' },
+      state: { type: 'string' },
+      prefix: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -117,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
         promote: values.promote,
         json: values.json,
       });
+    case 'alarms':
+      return alarmsCommand(target, { state: values.state, prefix: values.prefix, json: values.json });
     case 'status':
       if (values.json)
         console.log(

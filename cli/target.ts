@@ -23,6 +23,7 @@ export interface Target {
       readonly dynamodb?: string;
       readonly lambda?: string;
       readonly sfn?: string;
+      readonly cloudwatch?: string;
     };
   };
 }
@@ -31,8 +32,8 @@ interface LocalState {
   url: string;
   apiKey: string;
   region: string;
-  /** `sfn` is absent in state files written before Step Functions ran locally. */
-  endpoints: { s3: string; dynamodb: string; lambda: string; sfn?: string };
+  /** `sfn` and `cloudwatch` are absent in state files written before those ran locally. */
+  endpoints: { s3: string; dynamodb: string; lambda: string; sfn?: string; cloudwatch?: string };
   stacks: Record<string, { outputs: Record<string, string> }>;
 }
 
@@ -69,7 +70,11 @@ export async function resolveTarget(
         region: state.region,
         credentials: { ...LOCAL_CREDENTIALS },
         // Never let a local target's client fall through to AWS: all APIs share the gateway port.
-        endpoints: { ...state.endpoints, sfn: state.endpoints.sfn ?? state.endpoints.lambda },
+        endpoints: {
+          ...state.endpoints,
+          sfn: state.endpoints.sfn ?? state.endpoints.lambda,
+          cloudwatch: state.endpoints.cloudwatch ?? state.endpoints.lambda,
+        },
       },
     };
   }
@@ -94,7 +99,7 @@ export async function resolveTarget(
 }
 
 /** Options for an SDK v3 client of `service` against the target. */
-export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lambda' | 'sfn') {
+export function clientOptions(target: Target, service: 's3' | 'dynamodb' | 'lambda' | 'sfn' | 'cloudwatch') {
   const endpoint = target.clientConfig.endpoints[service];
   return {
     ...(target.clientConfig.region ? { region: target.clientConfig.region } : {}),

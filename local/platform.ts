@@ -12,6 +12,8 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { seededRandom } from '../functions/lib/random.ts';
 import { loadApiKeys } from './api-keys.ts';
 import { deployBucketAssets } from './bucket-deployment.ts';
+import { readAlarms } from './cloudwatch/alarm-definitions.ts';
+import { LocalCloudWatch } from './cloudwatch/local-cloudwatch.ts';
 import { localDynamoDbClient, startDynamoDb } from './emulators/dynamodb.ts';
 import { ensureTablesFromTemplate } from './emulators/dynamodb-tables.ts';
 import { localSdkEnv } from './emulators/local-aws.ts';
@@ -20,6 +22,7 @@ import { LocalEventRouter } from './events/event-router.ts';
 import { readEventRules } from './events/event-rules.ts';
 import { eventBridgeBuckets } from './events/s3-event-source.ts';
 import type { ScheduleSettings } from './events/scheduler.ts';
+import { LocalFirehose, readDeliveryStreams, readSubscriptionFilters } from './firehose/local-firehose.ts';
 import { AccessLog } from './gateway/access-log.ts';
 import { type RestApiModel, readRestApiSetup } from './gateway/rest-api-model.ts';
 import { createGatewayListener } from './gateway/server.ts';
@@ -30,6 +33,7 @@ import { localTrainingJob, SAGEMAKER_TRAINING_SYNC } from './sagemaker/training-
 import { LocalTopics, readTopics, SNS_PUBLISH_RESOURCE } from './sns/local-topics.ts';
 import { stackResolution } from './stack-resolution.ts';
 import { LocalStepFunctions } from './stepfunctions/local-step-functions.ts';
+import { nestedExecutionIntegrations } from './stepfunctions/nested-execution.ts';
 import { s3ItemSource } from './stepfunctions/s3-item-source.ts';
 import type { TaskIntegration } from './stepfunctions/task-handlers.ts';
 import { readStateMachines } from './stepfunctions/template-state-machines.ts';
@@ -92,6 +96,8 @@ export interface StackInfo {
   readonly topics: Record<string, string>;
   /** Logical id → name of each EventBridge rule routed locally. */
   readonly rules: Record<string, string>;
+  /** Logical id → name of each CloudWatch alarm evaluated locally. */
+  readonly alarms: Record<string, string>;
 }
 
 export interface Platform {
@@ -103,6 +109,7 @@ export interface Platform {
     readonly dynamodb: string;
     readonly lambda: string;
     readonly sfn: string;
+    readonly cloudwatch: string;
   };
   readonly stacks: readonly StackInfo[];
   readonly report: ResourceReport;
@@ -111,6 +118,14 @@ export interface Platform {
   readonly stepFunctions: LocalStepFunctions;
   /** The SNS topics: messages land in `<dataDir>/sns/<topic>.jsonl`. */
   readonly sns: LocalTopics;
+  /**
+   * CloudWatch (served on `endpoints.cloudwatch`): the metric store the gateway, Lambda, Step
+   * Functions and the functions' embedded metrics write to, and the template's alarms
+   * (`alarms()`, `putMetric()`, `evaluateNow()`, `waitForAlarmState()`, `alarmHistory()`).
+   */
+  readonly cloudwatch: LocalCloudWatch;
+  /** Firehose delivery streams (inference capture): `flush()`, `injectFault()`, `stats()`. */
+  readonly firehose: LocalFirehose;
   /**
    * EventBridge: the event-pattern rules, S3 "Object Created" events of EventBridge-enabled
    * buckets routed to them, the schedule rules (`runSchedule(rule)` fires one now,
@@ -188,6 +203,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     cleanups.push(() => dynamo.stop());
     const s3 = await startS3({ dataDir: join(dataDir, 's3'), port: 0, host: '127.0.0.1' });
     cleanups.push(() => s3.stop());
+    // Delivery streams (inference capture). Closed after the functions, which hand over their
+    // buffered log lines when they stop, and before S3: nothing captured is lost on Ctrl-C.
+    const firehose = new LocalFirehose({ log, spillDir: join(dataDir, 'firehose') });
+    cleanups.push(() => firehose.close());
     cleanups.push(() => lambda.close());
 
     const stacks: StackInfo[] = [];
@@ -198,13 +217,29 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const s3Client = localS3Client(s3.endpoint);
     const dynamoClient = localDynamoDbClient(dynamo.endpoint);
     const sns = new LocalTopics({ dataDir, log });
-    const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, lambda: lambdaEndpoint, sfn: baseUrl };
+    // Alarm notifications go to the local topics; metrics come from every part and function.
+    const cloudwatch = new LocalCloudWatch({
+      log,
+      dataDir,
+      publish: (topicArn, message, subject) =>
+        sns.publish({ TopicArn: topicArn, Message: message, Subject: subject }),
+    });
+    cloudwatch.attachTo(lambda);
+    cleanups.push(() => cloudwatch.close());
+    const endpoints = {
+      s3: s3.endpoint,
+      dynamodb: dynamo.endpoint,
+      lambda: lambdaEndpoint,
+      sfn: baseUrl,
+      cloudwatch: baseUrl,
+    };
     const integrations = options.stepFunctions?.integrations;
     // Tasks call functions only once an execution runs; by then every stack's functions are registered.
     const stepFunctions = new LocalStepFunctions({
       invokeLambda: (ref, event) => lambda.invoke(ref, event).then((r) => r.result),
       log,
       dataDir,
+      metrics: cloudwatch.stepFunctionsMetrics(),
       // Distributed Map ItemReaders read with the batch Lambdas' own reader.
       readItems: s3ItemSource(s3Client),
       ...(options.stepFunctions?.retryDelayMs === undefined
@@ -214,6 +249,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         [SNS_PUBLISH_RESOURCE]: sns.publishTask,
         // SageMaker is not emulated: its training jobs run the TypeScript trainer (logged as such).
         [SAGEMAKER_TRAINING_SYNC]: localTrainingJob({ s3: s3Client }),
+        // Nested executions (`states:startExecution[.sync[:2]]`) run on this same engine.
+        ...nestedExecutionIntegrations(() => stepFunctions),
         ...(typeof integrations === 'function' ? integrations({ endpoints, dataDir, lambda }) : integrations),
       },
     });
@@ -271,6 +308,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         ...localSdkEnv({ s3: s3.endpoint, dynamoDb: dynamo.endpoint }),
         AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
         AWS_ENDPOINT_URL_SFN: baseUrl,
+        AWS_ENDPOINT_URL_CLOUDWATCH: baseUrl,
         // Node 20 is supported here; the SDK's notice about its future end of support is noise in logs.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };
@@ -285,6 +323,27 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       });
 
       report.warnings.push(...(await deployBucketAssets(stack, s3Client, resolveIn)));
+
+      const streams = readDeliveryStreams(stack, resolution);
+      for (const spec of streams.streams) firehose.addStream(spec, s3Client);
+      for (const { logicalId, reason } of streams.notEmulated)
+        markNotEmulated(report, logicalId, 'AWS::KinesisFirehose::DeliveryStream', reason);
+      report.warnings.push(...streams.warnings);
+      const subscriptions = readSubscriptionFilters(stack, resolution);
+      for (const filter of subscriptions.filters) {
+        if (firehose.hasStream(filter.deliveryStreamName))
+          lambda.addLogListener(firehose.subscriptionListener(filter));
+        else
+          markNotEmulated(
+            report,
+            filter.logicalId,
+            'AWS::Logs::SubscriptionFilter',
+            `destination stream ${filter.deliveryStreamName} is not running locally`,
+          );
+      }
+      for (const { logicalId, reason } of subscriptions.notEmulated)
+        markNotEmulated(report, logicalId, 'AWS::Logs::SubscriptionFilter', reason);
+      report.warnings.push(...subscriptions.warnings);
 
       const topics = readTopics(stack, resolution, dataDir);
       report.warnings.push(...topics.warnings);
@@ -308,6 +367,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       for (const { logicalId, reason } of ruleReading.notEmulated)
         markNotEmulated(report, logicalId, 'AWS::Events::Rule', reason);
       report.warnings.push(...ruleReading.warnings);
+
+      const alarmReading = readAlarms(stack, resolution);
+      const alarmNames: Record<string, string> = {};
+      for (const alarm of alarmReading.alarms) {
+        try {
+          cloudwatch.addAlarm(alarm);
+          alarmNames[alarm.logicalId] = alarm.name;
+        } catch (err) {
+          markNotEmulated(report, alarm.logicalId, 'AWS::CloudWatch::Alarm', (err as Error).message);
+        }
+      }
+      for (const { logicalId, reason } of alarmReading.notEmulated)
+        markNotEmulated(report, logicalId, 'AWS::CloudWatch::Alarm', reason);
+      report.warnings.push(...alarmReading.warnings);
       const eventSources = eventBridgeBuckets(stack, resolution);
       for (const bucketName of eventSources.buckets) events.addS3Bucket(bucketName);
       report.warnings.push(...eventSources.warnings);
@@ -342,6 +415,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         stateMachines: stateMachineArns,
         topics: topicArns,
         rules: Object.fromEntries(ruleReading.rules.map((r) => [r.logicalId, r.name])),
+        alarms: alarmNames,
       });
     }
     // Objects put from here on are routed; the seed deployment above started nothing, as on
@@ -356,7 +430,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const apiKeysByValue = new Map([...keys].map(([id, value]) => [value, id]));
     const accessLog = new AccessLog(join(dataDir, 'logs', 'api-access.log'));
     cleanups.push(() => accessLog.close());
-    listener = createGatewayListener({ apis, apiKeys: apiKeysByValue, lambda, stepFunctions, accessLog });
+    listener = createGatewayListener({
+      apis,
+      apiKeys: apiKeysByValue,
+      lambda,
+      stepFunctions,
+      cloudWatch: cloudwatch,
+      metrics: cloudwatch.gatewayMetrics(),
+      accessLog,
+    });
     server.keepAliveTimeout = 65_000;
 
     const firstApi = apis[0];
@@ -371,6 +453,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     };
     // Schedules start once every stack's targets exist.
     events.startSchedules();
+    // Alarms are evaluated from now on: every stack's alarms are known.
+    cloudwatch.start();
     for (const { rule, expression, next } of events.upcomingSchedules())
       log(`[events] ${rule} (schedule): ${expression}, next at ${next.toISOString()}`);
     log(`platform up: ${url}`);
@@ -385,6 +469,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       lambda,
       stepFunctions,
       sns,
+      cloudwatch,
+      firehose,
       events,
       describe: () => ({
         url,

@@ -27,6 +27,13 @@ const EMULATED = new Set([
   'AWS::Events::Rule',
   // CDK's bucket notifications: the EventBridge part (local/events/s3-event-source.ts).
   'Custom::S3BucketNotifications',
+  // S3 delivery streams and the log subscriptions feeding them (local/firehose/, local/logs/);
+  // one whose settings cannot run locally is moved to not emulated when read (markNotEmulated).
+  'AWS::KinesisFirehose::DeliveryStream',
+  'AWS::Logs::SubscriptionFilter',
+  // Metric alarms, evaluated over the metrics the platform and its functions emit
+  // (local/cloudwatch/); one that cannot be evaluated faithfully is moved to not emulated.
+  'AWS::CloudWatch::Alarm',
 ]);
 
 /** Types that change nothing a local run can observe, with the reason shown to the user. */
@@ -37,9 +44,12 @@ const NO_LOCAL_MEANING: Readonly<Record<string, string>> = {
   'AWS::Lambda::Permission': 'invoke permissions are not enforced locally',
   'AWS::Lambda::LayerVersion': 'layer modules resolve from the project node_modules',
   'AWS::Logs::LogGroup': 'function logs go to <dataDir>/logs/<function>.log',
+  'AWS::Logs::LogStream': 'delivery-error streams: local delivery errors go to the platform log',
   'AWS::ApiGateway::Account': 'account-level API Gateway logging role',
   'AWS::CDK::Metadata': 'CDK metadata',
   'AWS::SNS::TopicPolicy': 'topic policies are not enforced locally',
+  'AWS::CloudWatch::Dashboard':
+    'dashboards are not drawn locally; GetMetricData on endpoints.cloudwatch answers their queries',
 };
 
 export interface ResourceReport {

@@ -11,6 +11,7 @@ import { writeJson } from '../lib/storage/object-store.ts';
 import { parseDataset } from '../lib/training/dataset-file.ts';
 import { recipeFor, type TrainingRecipe } from '../lib/training/recipes.ts';
 import { resolveTrainerParams } from '../lib/training/train-classifier.ts';
+import { expectationsFor } from '../lib/validation/reference-checks.ts';
 import { DataValidationFailed, validateDataset } from '../lib/validation/validate-dataset.ts';
 
 export type ValidatePorts = Pick<StepPorts, 'artifacts' | 'readObject'>;
@@ -31,10 +32,14 @@ export async function validateData(state: PipelineState, ports: ValidatePorts): 
   checkRunSettings(state, recipe);
   const bytes = await ports.readObject(state.datasetUri);
   const datasetSha256 = createHash('sha256').update(bytes).digest('hex');
-  const report = validateDataset(parseDataset(bytes), recipe.expectations);
+  const report = validateDataset(
+    parseDataset(bytes),
+    expectationsFor(recipe.expectations, state.dataValidation),
+  );
   const output = await writeJson(ports.artifacts, runFiles(state.runId).validationReport, {
     datasetUri: state.datasetUri,
     datasetSha256,
+    dataValidation: state.dataValidation,
     ...report,
   });
   if (!report.passed) throw new DataValidationFailed(report, output);

@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -11,10 +12,13 @@ import type { Construct } from 'constructs';
 import { ArtifactStore } from '../constructs/artifact-store.ts';
 import { BatchScoring } from '../constructs/batch-scoring.ts';
 import { DataStore } from '../constructs/data-store.ts';
+import { DriftMonitor } from '../constructs/drift-monitor.ts';
+import { InferenceCapture } from '../constructs/inference-capture.ts';
 import { MlFunction } from '../constructs/ml-function.ts';
 import { ModelRegistry } from '../constructs/model-registry.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnx-runtime-layer.ts';
 import { PredictionApi } from '../constructs/prediction-api.ts';
+import { RetrainingPipeline } from '../constructs/retraining-pipeline.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServiceMonitoring } from '../constructs/service-monitoring.ts';
 import { TrainingPipeline } from '../constructs/training-pipeline.ts';
@@ -40,6 +44,10 @@ export interface MlopsStackProps extends StackProps {
   readonly apiBurstLimit?: number;
   /** p99 latency SLO of the prediction API; above it in 3 of 5 minutes pages. @default 150 ms */
   readonly latencySlo?: Duration;
+  /** When the drift check runs. @default events.Schedule.rate(Duration.hours(1)) */
+  readonly driftSchedule?: events.Schedule;
+  /** The capture window each drift check judges; divides a day. @default Duration.hours(1) */
+  readonly driftWindow?: Duration;
   /** Share of prediction requests captured for drift monitoring, 0–1. @default 1 */
   readonly captureSampleRate?: number;
   /**
@@ -72,6 +80,10 @@ export class MlopsStack extends Stack {
   readonly artifacts: ArtifactStore;
   readonly data: DataStore;
   readonly monitoring: ServiceMonitoring;
+  readonly capture: InferenceCapture;
+  readonly notificationsTopic: sns.Topic;
+  readonly retraining: RetrainingPipeline;
+  readonly driftMonitor: DriftMonitor;
 
   constructor(scope: Construct, id: string, props: MlopsStackProps = {}) {
     super(scope, id, props);
@@ -170,12 +182,57 @@ export class MlopsStack extends Stack {
       burstLimit: props.apiBurstLimit,
     });
 
+    // Capture records are log lines of the predict function; its log subscription delivers them
+    // to S3 through Firehose, partitioned by model, date and hour.
+    this.capture = new InferenceCapture(this, 'InferenceCapture', {
+      logGroup: this.predictFunction.logGroup,
+      bucket: this.data.bucket,
+    });
+
+    // Model events that inform rather than page: what a retraining decided, and why.
+    this.notificationsTopic = new sns.Topic(this, 'NotificationsTopic', {
+      displayName: 'MLOps platform model events',
+      enforceSSL: true,
+    });
+    Validations.of(this.notificationsTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Notifications carry model names, versions, metrics and reasons, no training data; a customer-managed key would add a fixed monthly cost to an idle platform.',
+    });
+
+    // Continuous training: drift (or a person) starts it; it promotes only a challenger that beats
+    // the champion on the same recent holdout, overall and in every subgroup.
+    this.retraining = new RetrainingPipeline(this, 'RetrainingPipeline', {
+      registry: this.registry,
+      artifacts: this.artifacts,
+      data: this.data,
+      onnxRuntime,
+      trainingPipeline: this.trainingPipeline.stateMachine,
+      notificationsTopic: this.notificationsTopic,
+    });
+
+    this.driftMonitor = new DriftMonitor(this, 'DriftMonitor', {
+      data: this.data,
+      artifacts: this.artifacts,
+      registry: this.registry,
+      retraining: this.retraining.stateMachine,
+      ...(props.driftSchedule ? { schedule: props.driftSchedule } : {}),
+      ...(props.driftWindow ? { windowLength: props.driftWindow } : {}),
+    });
+
     this.monitoring = new ServiceMonitoring(this, 'Monitoring', {
       pageTopic: this.alarmsTopic,
       api: this.api.api,
       latencySlo: props.latencySlo,
-      functions: [{ label: 'Predict', fn: this.predictFunction }],
-      stateMachines: [{ label: 'Training', stateMachine: this.trainingPipeline.stateMachine }],
+      driftWindow: props.driftWindow,
+      functions: [
+        { label: 'Predict', fn: this.predictFunction },
+        { label: 'DriftCheck', fn: this.driftMonitor.driftCheckFunction },
+      ],
+      stateMachines: [
+        { label: 'Training', stateMachine: this.trainingPipeline.stateMachine },
+        { label: 'Retraining', stateMachine: this.retraining.stateMachine },
+      ],
       otherAlarms: [this.batchScoring.failureAlarm],
     });
 
@@ -190,6 +247,9 @@ export class MlopsStack extends Stack {
       RunsTableName: this.trainingPipeline.runLog.table.tableName,
       AlarmsTopicArn: this.alarmsTopic.topicArn,
       BatchScoringArn: this.batchScoring.stateMachine.stateMachineArn,
+      RetrainingPipelineArn: this.retraining.stateMachine.stateMachineArn,
+      DriftCheckFunctionName: this.driftMonitor.driftCheckFunction.functionName,
+      NotificationsTopicArn: this.notificationsTopic.topicArn,
       SeedDatasetUri: this.data.datasetUri(SEED_MODEL.prefix, SEED_MODEL.file),
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });

@@ -28,6 +28,8 @@ export interface Throttle {
 
 export interface RestApiModel {
   readonly logicalId: string;
+  /** The API's `Name` (the ApiName dimension of its CloudWatch metrics). @default the logical id */
+  readonly name?: string;
   readonly stageName: string;
   readonly stageThrottle?: Throttle;
   readonly routes: readonly Route[];
@@ -73,7 +75,7 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
     return `${pathOf(res.Properties?.ParentId)}/${String(res.Properties?.PathPart)}`;
   };
 
-  return ofType('AWS::ApiGateway::RestApi').map(([apiId]) => {
+  return ofType('AWS::ApiGateway::RestApi').map(([apiId, apiResource]) => {
     const belongs = (props: Record<string, unknown> | undefined) => refOf(props?.RestApiId) === apiId;
     const stage = ofType('AWS::ApiGateway::Stage').find(([, r]) => belongs(r.Properties));
     const stageName = String(stage?.[1].Properties?.StageName ?? 'prod');
@@ -136,7 +138,16 @@ export function readRestApis(template: TemplateResources, resolve: Resolve): Res
           : undefined,
       );
     }
-    return { logicalId: apiId, stageName, ...(stageThrottle ? { stageThrottle } : {}), routes, keyThrottles };
+    const name =
+      apiResource.Properties?.Name === undefined ? apiId : String(resolve(apiResource.Properties.Name));
+    return {
+      logicalId: apiId,
+      name,
+      stageName,
+      ...(stageThrottle ? { stageThrottle } : {}),
+      routes,
+      keyThrottles,
+    };
   });
 }
 

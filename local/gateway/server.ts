@@ -3,10 +3,14 @@
 //   /2015-03-31/functions/…/invocations   the Lambda Invoke API, so SDK clients and the CLI
 //                                          talk to local functions exactly as to AWS.
 //   POST / with x-amz-target: AWSStepFunctions.*   the Step Functions API, likewise.
+//   POST / with x-amz-target: GraniteServiceVersion20100801.*   the CloudWatch API (alarms, metrics).
+// Requests to a REST API stage are counted as AWS/ApiGateway metrics when a metrics sink is given.
 // Gateway-made errors use the same JSON envelope the stack's GatewayResponses configure.
 // The listener never throws: hostile input gets a 4xx, a local fault a 500.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { cloudWatchApi, isCloudWatchRequest } from '../cloudwatch/cloudwatch-api.ts';
+import type { LocalCloudWatch } from '../cloudwatch/local-cloudwatch.ts';
 import { FunctionError } from '../lambda/function-runtime.ts';
 import type { LambdaService } from '../lambda/lambda-service.ts';
 import type { LocalStepFunctions } from '../stepfunctions/local-step-functions.ts';
@@ -43,6 +47,10 @@ export interface GatewayOptions {
   readonly lambda: LambdaService;
   /** Serves the Step Functions API when given. */
   readonly stepFunctions?: LocalStepFunctions;
+  /** Serves the CloudWatch API when given. */
+  readonly cloudWatch?: LocalCloudWatch;
+  /** Told about every request to a REST API stage (the AWS/ApiGateway metrics). */
+  readonly metrics?: GatewayMetricsSink;
   /** Access log (one JSON line per request), like the stage's access log group. */
   readonly accessLog?: AccessLog;
   /**
@@ -54,6 +62,19 @@ export interface GatewayOptions {
 }
 
 type Headers = Record<string, string | string[]>;
+
+/**
+ * Receives each request answered on a REST API stage: its status, the whole request's latency
+ * and, when the Lambda integration was called, the integration's latency (ms).
+ */
+export interface GatewayMetricsSink {
+  onRequest(
+    api: RestApiModel,
+    status: number,
+    latencyMs: number,
+    integrationLatencyMs: number | undefined,
+  ): void;
+}
 
 /** Request listener for `http.createServer`. */
 export function createGatewayListener(
@@ -75,7 +96,7 @@ class Gateway {
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const ex = new Exchange(req, res, this.options.accessLog);
+    const ex = new Exchange(req, res, this.options.accessLog, this.options.metrics);
     try {
       const url = parseTarget(req.url);
       ex.url = url;
@@ -89,6 +110,10 @@ class Gateway {
         ex.gatewayError(400, 'BAD_REQUEST', 'The request target must be a path starting with one /');
       else if (this.options.stepFunctions && isStepFunctionsRequest(req))
         stepFunctionsApi(this.options.stepFunctions, req, (status, body, headers) =>
+          ex.finish(status, body, headers),
+        ).catch((err: unknown) => ex.fail(err));
+      else if (this.options.cloudWatch && isCloudWatchRequest(req))
+        cloudWatchApi(this.options.cloudWatch, req, (status, body, headers) =>
           ex.finish(status, body, headers),
         ).catch((err: unknown) => ex.fail(err));
       else if (url.pathname.startsWith(INVOKE_API_PREFIX))
@@ -109,6 +134,7 @@ class Gateway {
     const [, stageName = '', ...rest] = url.pathname.split('/');
     const path = `/${rest.join('/')}`;
     const api = this.options.apis.find((a) => a.stageName === stageName);
+    ex.api = api;
     const found = api && findRoute(api.routes, req.method ?? 'GET', path);
     if (!api || !found)
       return ex.gatewayError(
@@ -166,12 +192,15 @@ class Gateway {
       return ex.gatewayError(502, 'DEFAULT_5XX', 'Lambda invocation payload exceeds 6 MB');
 
     let result: unknown;
+    const integrationStarted = performance.now();
     try {
       result = (await this.options.lambda.invoke(route.functionArn, event, ex.requestId)).result;
     } catch (err) {
+      ex.integrationLatencyMs = performance.now() - integrationStarted;
       if (!(err instanceof FunctionError)) throw err;
       return ex.gatewayError(502, 'DEFAULT_5XX', 'Internal server error');
     }
+    ex.integrationLatencyMs = performance.now() - integrationStarted;
     const proxy = parseProxyResponse(result);
     if (!proxy) return ex.gatewayError(502, 'DEFAULT_5XX', 'Malformed Lambda proxy response');
     const proxyBody = proxy.body ?? '';
@@ -201,12 +230,17 @@ class Exchange {
   readonly started = performance.now();
   readonly requestId = randomUUID();
   url: URL | undefined;
+  /** The REST API whose stage the request named (requests to it are counted in its metrics). */
+  api: RestApiModel | undefined;
+  /** How long the Lambda integration took, when it was called. */
+  integrationLatencyMs: number | undefined;
   private status = 0;
 
   constructor(
     readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly accessLog: AccessLog | undefined,
+    private readonly metrics: GatewayMetricsSink | undefined,
   ) {}
 
   finish(statusCode: number, body: string, headers: Headers = {}): void {
@@ -250,13 +284,16 @@ class Exchange {
   }
 
   private logAccess(): void {
+    const latencyMs = performance.now() - this.started;
+    if (this.api && this.metrics)
+      this.metrics.onRequest(this.api, this.status, latencyMs, this.integrationLatencyMs);
     this.accessLog?.write({
       requestId: this.requestId,
       ip: this.req.socket.remoteAddress,
       httpMethod: this.req.method,
       path: this.url?.pathname ?? this.req.url,
       status: this.status,
-      responseLatencyMs: Math.round(performance.now() - this.started),
+      responseLatencyMs: Math.round(latencyMs),
     });
   }
 }

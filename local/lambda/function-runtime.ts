@@ -55,7 +55,10 @@ export interface FunctionConfig {
  */
 export interface LogForwarding {
   readonly markers: readonly string[];
-  onLines(lines: readonly string[], source: { readonly functionName: string; readonly version: string }): void;
+  onLines(
+    lines: readonly string[],
+    source: { readonly functionName: string; readonly version: string },
+  ): void;
 }
 
 /** How long a stopping environment may take to hand over its buffered log lines. */

@@ -12,7 +12,28 @@ import {
 /** Receives the log lines of every function that contain `marker`. */
 export interface LogListener {
   readonly marker: string;
-  onLines(lines: readonly string[], source: { readonly functionName: string; readonly version: string }): void;
+  onLines(
+    lines: readonly string[],
+    source: { readonly functionName: string; readonly version: string },
+  ): void;
+}
+
+/** How an invocation ended, as the AWS/Lambda metrics count it. */
+export type InvocationOutcome = 'success' | 'error' | 'throttle';
+
+/**
+ * Told about every invocation (local CloudWatch turns them into the AWS/Lambda metrics).
+ * `qualifier` is the alias or version the caller named (undefined: unqualified); `durationMs`
+ * includes a cold start locally.
+ */
+export interface InvocationMetricsSink {
+  onInvocation(
+    functionName: string,
+    qualifier: string | undefined,
+    executedVersion: string,
+    outcome: InvocationOutcome,
+    durationMs: number,
+  ): void;
 }
 
 /** `live` → version "1" plus, during a canary, version "2" at weight 0.05. */
@@ -46,6 +67,8 @@ export class LambdaService {
   /** Function name → the fault its invocations get, and how many more (undefined: all). */
   private readonly faults = new Map<string, { fault: InjectedFault; remaining: number | undefined }>();
 
+  private metricsSink: InvocationMetricsSink | undefined;
+
   private readonly logListeners: LogListener[] = [];
   /** Shared by every runtime; environments read the markers when they start. */
   private readonly logForwarding: LogForwarding = {
@@ -74,6 +97,11 @@ export class LambdaService {
   addLogListener(listener: LogListener): void {
     this.logListeners.push(listener);
     (this.logForwarding.markers as string[]).push(listener.marker);
+  }
+
+  /** Report every invocation to `sink` (one at most; undefined removes it). */
+  setMetricsSink(sink: InvocationMetricsSink | undefined): void {
+    this.metricsSink = sink;
   }
 
   addFunction(config: FunctionConfig): void {
@@ -127,9 +155,39 @@ export class LambdaService {
     requestId?: string,
   ): Promise<{ version: string; result: unknown }> {
     const { name, version } = this.resolveVersion(ref);
+    if (this.metricsSink) return this.invokeMeasured(this.metricsSink, ref, name, version, event, requestId);
     if (this.faults.size > 0) this.applyFault(name);
     const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
     return { version, result };
+  }
+
+  /** `invoke` with its outcome and duration reported to the metrics sink. */
+  private async invokeMeasured(
+    sink: InvocationMetricsSink,
+    ref: string,
+    name: string,
+    version: string,
+    event: unknown,
+    requestId: string | undefined,
+  ): Promise<{ version: string; result: unknown }> {
+    const { qualifier } = parseFunctionRef(ref);
+    const started = performance.now();
+    let outcome: InvocationOutcome = 'error';
+    try {
+      if (this.faults.size > 0) this.applyFault(name);
+      const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
+      outcome = 'success';
+      return { version, result };
+    } catch (err) {
+      if (err instanceof TooManyRequestsException) outcome = 'throttle';
+      throw err;
+    } finally {
+      try {
+        sink.onInvocation(name, qualifier, version, outcome, performance.now() - started);
+      } catch {
+        // Metrics never fail an invocation.
+      }
+    }
   }
 
   /**

@@ -56,6 +56,14 @@ export interface LocalStepFunctionsOptions {
    * InputType CSV, JSONL or JSON). Absent: such a Map fails with States.Runtime when reached.
    */
   readonly readItems?: ReadItems;
+  /** Told when executions start and end (local CloudWatch: the AWS/States metrics). */
+  readonly metrics?: ExecutionMetricsSink;
+}
+
+/** Receives execution starts and ends, by state machine ARN. */
+export interface ExecutionMetricsSink {
+  onExecutionStarted(stateMachineArn: string): void;
+  onExecutionEnded(stateMachineArn: string, status: ExecutionStatus, durationMs: number): void;
 }
 
 /** A state machine as DescribeStateMachine answers it. */
@@ -211,6 +219,7 @@ export class LocalStepFunctions {
     this.executions.set(arn, execution);
     this.run(execution, inputValue);
     this.save(execution);
+    this.options.metrics?.onExecutionStarted(machine.spec.arn);
     return { executionArn: arn, startDate: execution.description.startDate };
   }
 
@@ -284,8 +293,17 @@ export class LocalStepFunctions {
     });
   }
 
-  /** Record the end of an execution, save it and log one line. */
-  private end(execution: Execution, status: ExecutionStatus, failure: Failure, output?: string): void {
+  /**
+   * Record the end of an execution, save it and log one line. `restored`: an execution an earlier
+   * process left RUNNING, closed at load; it ended nothing now, so no metric counts it.
+   */
+  private end(
+    execution: Execution,
+    status: ExecutionStatus,
+    failure: Failure,
+    output?: string,
+    restored = false,
+  ): void {
     const stopDate = new Date();
     execution.description = {
       ...execution.description,
@@ -296,7 +314,9 @@ export class LocalStepFunctions {
     };
     this.save(execution);
     const { description } = execution;
-    const took = ((stopDate.getTime() - description.startDate.getTime()) / 1000).toFixed(1);
+    const tookMs = stopDate.getTime() - description.startDate.getTime();
+    if (!restored) this.options.metrics?.onExecutionEnded(description.stateMachineArn, status, tookMs);
+    const took = (tookMs / 1000).toFixed(1);
     const reason = [failure.error, failure.cause].filter(Boolean).join(': ');
     this.options.log(
       `[sfn] ${execution.machine.spec.name}/${description.name} → ${status}${reason ? ` ${reason}` : ''} in ${took} s`,
@@ -329,7 +349,7 @@ export class LocalStepFunctions {
       appendEvent(execution.events, 'ExecutionAborted', Date.now(), {
         executionAbortedEventDetails: failure,
       });
-      this.end(execution, 'ABORTED', failure);
+      this.end(execution, 'ABORTED', failure, undefined, true);
     }
   }
 

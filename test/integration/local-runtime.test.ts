@@ -33,12 +33,17 @@ const lambdaClient = () =>
 
 describe('local runtime', () => {
   it('emulates or explains every resource the template declares', () => {
-    // CloudWatch alarms are evaluated locally once the alarms issue lands; until then they are
-    // reported at start-up, by logical id, as declared but not emulated.
-    expect(t.platform.report.notEmulated.filter((r) => !r.endsWith('(AWS::CloudWatch::Alarm)'))).toEqual([]);
+    expect(t.platform.report.notEmulated).toEqual([]);
     expect(t.platform.report.noLocalMeaning.some((r) => r.includes('replaced by a built-in emulation'))).toBe(
       true,
     );
+  });
+
+  it('evaluates every CloudWatch alarm the stack declares', () => {
+    const declared = Object.values(t.platform.stacks).flatMap((s) => Object.values(s.alarms));
+    expect(declared.length).toBeGreaterThan(0);
+    const evaluated = t.platform.cloudwatch.alarms().map((a) => a.name);
+    expect(evaluated.sort()).toEqual([...declared].sort());
   });
 
   it('answers the Lambda Invoke API with a function error the SDK understands', async () => {

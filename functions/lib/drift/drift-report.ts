@@ -1,9 +1,8 @@
 // The drift check's verdict on one capture window: each field (and the model's scores) against the
 // training reference profile, judged on effect sizes, with "insufficient data" for windows too small to judge.
 import * as z from 'zod';
-import { ksStatisticFromPercentiles } from './ks.ts';
+import { type NumericSummary, summarizeNumericColumn } from './numeric-summary.ts';
 import {
-  assignBin,
   assignCategory,
   type CategoricalFieldProfile,
   categoryValue,
@@ -206,40 +205,23 @@ function valuesUnjudged(referenceCount: number, values: number, needed: number):
   return values < needed ? `${values} values < ${needed} needed` : null;
 }
 
-/** Numeric field (or scores): `values` are the window's non-null values, ascending. */
+/** Numeric field (or scores), from its column's summary against the reference. */
 function compareNumeric(
   ref: NumericFieldProfile,
-  values: Float64Array,
+  summary: NumericSummary,
   rows: number,
   limits: FieldLimits,
   epsilon: number,
   windowTooSmall: string | null,
 ): NumericFieldDrift {
-  const n = values.length;
-  let mean: number | null = null;
-  let std: number | null = null;
+  const n = summary.values;
   let bins: NumericFieldDrift['bins'] = null;
-  let ks: number | null = null;
   let psi: number | null = null;
-  if (n > 0) {
-    let sum = 0;
-    for (const v of values) sum += v;
-    mean = sum / n;
-    let squares = 0;
-    for (const v of values) squares += (v - mean) * (v - mean);
-    std = Math.sqrt(squares / n);
-  }
-  if (n > 0 && ref.count > 0) {
-    const counts = new Array<number>(ref.binShares.length).fill(0);
-    for (const v of values) {
-      const bin = assignBin(ref.binEdges, v);
-      counts[bin] = (counts[bin] ?? 0) + 1;
-    }
-    const live = counts.map((c) => c / n);
+  if (summary.binCounts) {
+    const live = summary.binCounts.map((c) => c / n);
     const result = populationStabilityIndex(ref.binShares, live, { epsilon });
     psi = result.psi;
     bins = { edges: ref.binEdges, reference: ref.binShares, live, contributions: result.contributions };
-    ks = ksStatisticFromPercentiles(ref.quantiles, values);
   }
   const nullRate = compared(ref.nullRate, rows > 0 ? (rows - n) / rows : null);
   const valuesNeeded = limits.minRowsPerBin * Math.max(1, ref.binShares.filter((s) => s > 0).length);
@@ -248,7 +230,7 @@ function compareNumeric(
   if (unjudged !== null) parts.push({ status: null, text: unjudged });
   else {
     parts.push(measure('PSI', psi ?? 0, limits.psi));
-    if (limits.ks) parts.push(measure('KS D', ks ?? 0, limits.ks));
+    if (limits.ks) parts.push(measure('KS D', summary.ks ?? 0, limits.ks));
   }
   return {
     kind: 'numeric',
@@ -258,9 +240,9 @@ function compareNumeric(
     valuesNeeded,
     nullRate,
     psi,
-    ks,
-    mean: compared(ref.mean, mean),
-    std: compared(ref.std, std),
+    ks: summary.ks,
+    mean: compared(ref.mean, summary.mean),
+    std: compared(ref.std, summary.std),
     bins,
   };
 }
@@ -337,15 +319,11 @@ function limitsFor(
   };
 }
 
-/** The numbers among `length` values read by `at`, ascending: the rest are nulls. */
-function sortedValues(length: number, at: (i: number) => unknown): Float64Array {
+/** `length` values read by `at` as a numeric field reads them: non-numbers become NaN (null). */
+function numericColumn(length: number, at: (i: number) => unknown): Float64Array {
   const out = new Float64Array(length);
-  let n = 0;
-  for (let i = 0; i < length; i++) {
-    const v = numericValue(at(i));
-    if (v !== null) out[n++] = v;
-  }
-  return out.subarray(0, n).sort();
+  for (let i = 0; i < length; i++) out[i] = numericValue(at(i)) ?? Number.NaN;
+  return out;
 }
 
 /** The window's overall status and reason from each judged field's. */
@@ -376,21 +354,109 @@ export function compareToProfile(
   window: DriftWindow,
   thresholds: DriftThresholdsInput = {},
 ): DriftReport {
+  const rows = window.rows;
+  const read = (row: Readonly<Record<string, unknown>> | undefined, name: string) =>
+    row && Object.hasOwn(row, name) ? row[name] : null;
+  return compareSource(
+    profile,
+    {
+      rows: rows.length,
+      numeric: (name) => numericColumn(rows.length, (i) => read(rows[i], name)),
+      categories: (name) => categoryCounts(rows.length, (i) => read(rows[i], name)),
+      scores: window.scores,
+    },
+    thresholds,
+  );
+}
+
+/** A capture window by column: the fastest shape for the drift check (e.g. decoded straight into typed arrays). */
+export interface DriftColumns {
+  /** Rows in the window; every column holds exactly this many values. */
+  readonly rows: number;
+  /**
+   * Values by field name. A numeric field's column is read fastest as a Float64Array, with NaN (or
+   * ±Infinity) for null; any other array is read value by value as a row's value would be. A
+   * profiled field without a column is null throughout.
+   */
+  readonly columns: Readonly<Record<string, ArrayLike<unknown>>>;
+  /** The model's scores, one per row; non-finite ones are nulls. */
+  readonly scores?: ArrayLike<number>;
+}
+
+/**
+ * `compareToProfile` for a window held by column: the same report for the same values (it is the
+ * same computation), without a row object per instance.
+ *
+ * @throws RangeError when `rows` is not a count or a column's length differs from it.
+ */
+export function compareColumnsToProfile(
+  profile: Profile,
+  window: DriftColumns,
+  thresholds: DriftThresholdsInput = {},
+): DriftReport {
+  const { rows, columns } = window;
+  if (!(Number.isInteger(rows) && rows >= 0)) throw new RangeError(`rows must be a count, got ${rows}`);
+  const column = (name: string): ArrayLike<unknown> | null => {
+    if (!Object.hasOwn(columns, name)) return null;
+    const values = columns[name];
+    if (!values || values.length !== rows) {
+      throw new RangeError(`column ${name} has ${values?.length ?? 'no'} values for ${rows} rows`);
+    }
+    return values;
+  };
+  return compareSource(
+    profile,
+    {
+      rows,
+      numeric: (name) => {
+        const values = column(name);
+        if (values instanceof Float64Array) return values;
+        return numericColumn(rows, (i) => (values ? values[i] : null));
+      },
+      categories: (name) => {
+        const values = column(name);
+        return categoryCounts(rows, (i) => (values ? values[i] : null));
+      },
+      scores: window.scores,
+    },
+    thresholds,
+  );
+}
+
+/** What the comparison reads of a window, however it is held. */
+interface WindowSource {
+  readonly rows: number;
+  /** A numeric field's values, `rows` of them, NaN for null. */
+  numeric(name: string): Float64Array;
+  /** A categorical field's non-null values, counted. */
+  categories(name: string): Map<string, number>;
+  readonly scores: ArrayLike<number> | undefined;
+}
+
+function categoryCounts(length: number, at: (i: number) => unknown): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < length; i++) {
+    const c = categoryValue(at(i));
+    if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function compareSource(
+  profile: Profile,
+  window: WindowSource,
+  thresholds: DriftThresholdsInput,
+): DriftReport {
   const t = DriftThresholdsSchema.parse(thresholds);
-  const rows = window.rows.length;
+  const rows = window.rows;
   const tooSmall = (count: number) => (count < t.minRows ? `${count} rows < ${t.minRows} needed` : null);
   const fields: Array<[string, FieldDrift]> = Object.entries(profile.fields).map(([name, ref]) => {
     const limits = limitsFor(t, Object.hasOwn(t.fields, name) ? t.fields[name] : undefined);
-    const read = (row: Readonly<Record<string, unknown>>) => (Object.hasOwn(row, name) ? row[name] : null);
     if (ref.kind === 'numeric') {
-      const values = sortedValues(rows, (i) => read(window.rows[i] ?? {}));
-      return [name, compareNumeric(ref, values, rows, limits, t.epsilon, tooSmall(rows))];
+      const summary = summarizeNumericColumn(ref, window.numeric(name), rows);
+      return [name, compareNumeric(ref, summary, rows, limits, t.epsilon, tooSmall(rows))];
     }
-    const counts = new Map<string, number>();
-    for (const row of window.rows) {
-      const c = categoryValue(read(row));
-      if (c !== null) counts.set(c, (counts.get(c) ?? 0) + 1);
-    }
+    const counts = window.categories(name);
     return [name, compareCategorical(ref, counts, rows, limits, t.epsilon, t.topCategories, tooSmall(rows))];
   });
   const scores = window.scores;
@@ -398,7 +464,10 @@ export function compareToProfile(
     scores && profile.prediction
       ? compareNumeric(
           profile.prediction,
-          sortedValues(scores.length, (i) => scores[i]),
+          summarizeNumericColumn(
+            profile.prediction,
+            scores instanceof Float64Array ? scores : numericColumn(scores.length, (i) => scores[i]),
+          ),
           scores.length,
           limitsFor(t, t.prediction),
           t.epsilon,

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { compactTime } from '../storage/s3-layout.ts';
+import { RetrainingPolicyOverrides } from './retraining-policy.ts';
 
 export const RetrainingRequestSchema = z.object({
   model: z.string().min(1),
@@ -12,6 +13,8 @@ export const RetrainingRequestSchema = z.object({
   window: z.object({ start: z.iso.datetime(), end: z.iso.datetime() }),
   /** The alert's reason, carried into the decision's notification. */
   reason: z.string().default(''),
+  /** This execution's changes to the deployment's retraining policy (margin, ε, lookback, …). */
+  policy: RetrainingPolicyOverrides.optional(),
 });
 export type RetrainingRequest = z.output<typeof RetrainingRequestSchema>;
 

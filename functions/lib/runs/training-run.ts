@@ -4,6 +4,7 @@
 import * as z from 'zod';
 import type { QualityGates as GateLimits } from '../evaluation/classifier-evaluation.ts';
 import { ModelName } from '../schemas/model-name.ts';
+import { DATA_VALIDATION_MODES } from '../validation/reference-checks.ts';
 
 /** Steps in pipeline order; each writes under `runs/{runId}/{step}/` and records itself in the run log. */
 export const PIPELINE_STEPS = [
@@ -70,6 +71,12 @@ export const TrainingRunInput = z.object({
   subgroupColumn: z.string().min(1).optional(),
   gates: QualityGates.default(QualityGates.parse({})),
   container: ContainerTraining.optional(),
+  /**
+   * `drift-tolerant` skips the data gate's comparisons with the reference data (mean and quantile
+   * bands, unseen and vanished categories): retraining on a drifted window must not be refused for
+   * the drift it is meant to learn. Schema, nulls, ranges, label balance and duplicates still apply.
+   */
+  dataValidation: z.enum(DATA_VALIDATION_MODES).default('full'),
   /** Who asked for the run (CLI user, schedule, drift check). */
   requestedBy: z.string().max(200).default('unknown'),
   /** Commit of the training code, when the caller knows it. */

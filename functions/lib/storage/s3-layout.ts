@@ -92,10 +92,13 @@ export function capturePartitionPrefixes(model: string, start: Date, end: Date):
   return prefixes;
 }
 
+/** Prefix of the drift check's reports in the data bucket. */
+export const DRIFT_PREFIX = 'drift/';
+
 /** Where the drift check writes its verdict on one window (data bucket); overwritten by a re-run of that window. */
 export function driftReportKeys(model: string, windowEnd: Date) {
   const iso = windowEnd.toISOString();
-  const prefix = `drift/model=${model}/dt=${iso.slice(0, 10)}/window=${compactTime(windowEnd)}/`;
+  const prefix = `${DRIFT_PREFIX}model=${model}/dt=${iso.slice(0, 10)}/window=${compactTime(windowEnd)}/`;
   return { prefix, json: `${prefix}report.json`, html: `${prefix}report.html` } as const;
 }
 
@@ -109,9 +112,24 @@ export function groundTruthPartitionPrefix(model: string, dt: string): string {
   return `${GROUND_TRUTH_PREFIX}model=${model}/dt=${dt}/`;
 }
 
+/** Prefix of the retraining executions' working files in the artifacts bucket. */
+export const RETRAINING_PREFIX = 'retraining/';
+
 /** Working files of one retraining execution (artifacts bucket): `retraining/{executionName}/{file}`. */
 export function retrainingKey(executionName: string, file: string): string {
-  return `retraining/${executionName}/${file}`;
+  return `${RETRAINING_PREFIX}${executionName}/${file}`;
+}
+
+/** Prefix of the challengers' training datasets in the data bucket. */
+export const RETRAINING_DATASETS_PREFIX = `${DATASETS_PREFIX}retraining/`;
+
+/**
+ * The challenger's training dataset of one retraining execution, in the data bucket beside the
+ * other datasets: the training pipeline reads its input there, and the registered version's
+ * lineage points at it for as long as the version exists.
+ */
+export function retrainingDatasetKey(executionName: string): string {
+  return `${RETRAINING_DATASETS_PREFIX}${executionName}/challenger-train.jsonl`;
 }
 
 /** `2026-11-27T07:00:00.000Z` → `20261127T070000Z`: sortable, and safe in keys and execution names. */
