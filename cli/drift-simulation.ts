@@ -25,7 +25,7 @@ export const SHIFT_DESCRIPTIONS: Readonly<Record<ShiftKind, string>> = {
     'P(x) changes, P(y|x) does not: long-haul flights (> 1,000 mi) 5× and the busiest Western hubs 3× as likely',
   label: 'P(y) changes, P(x|y) does not: delayed flights 4× as likely',
   concept:
-    'P(y|x) changes, P(x) does not: mornings now run 45 min late and evenings 45 min early — invisible to input drift',
+    'P(y|x) changes, P(x) does not: a new schedule makes weekday departures from 17:00 leave 40 min late and weekend flights on time — invisible to input drift',
 };
 
 /** Western hubs the covariate shift favours (all in the seed data). */
@@ -43,13 +43,15 @@ function weightOf(row: FlightRecord, shift: ShiftKind): number {
   }
 }
 
-/** The concept shift: the outcome moves with the time of day, the inputs stay as they were. */
+/**
+ * The concept shift: a new schedule changes what delays a flight, in every region alike; the
+ * inputs stay as they were.
+ */
 function withConceptShift(row: FlightRecord): FlightRecord {
-  const hour = parseDepartureTime(row.date)?.hour;
-  if (hour === undefined) return row;
-  if (hour >= 6 && hour < 12) return { ...row, delay: row.delay + 45 };
-  if (hour >= 17) return { ...row, delay: row.delay - 45 };
-  return row;
+  const departure = parseDepartureTime(row.date);
+  if (!departure) return row;
+  if (departure.weekday >= 5) return { ...row, delay: 0 };
+  return departure.hour >= 17 ? { ...row, delay: 40 } : row;
 }
 
 /**
@@ -86,6 +88,28 @@ export function shiftedFlights(
     drawn.push(shift === 'concept' ? withConceptShift(row) : row);
   }
   return drawn;
+}
+
+/**
+ * `count` distinct flights of `rows` drawn without replacement, weighted by the shift
+ * (Efraimidis–Spirakis: the largest u^(1/w)), the concept shift applied: labelled data as a
+ * data team would drop it, each flight once.
+ */
+export function distinctShiftedFlights(
+  rows: readonly FlightRecord[],
+  shift: ShiftKind,
+  count: number,
+  seed: number,
+): FlightRecord[] {
+  if (!(Number.isInteger(count) && count > 0 && count <= rows.length))
+    throw new RangeError(`count must be an integer in 1..${rows.length}, got ${count}`);
+  const random = seededRandom(seed);
+  const keyed = rows.map((row, i) => ({ i, key: random() ** (1 / weightOf(row, shift)) }));
+  keyed.sort((a, b) => b.key - a.key);
+  return keyed.slice(0, count).map(({ i }) => {
+    const row = rows[i] as FlightRecord;
+    return shift === 'concept' ? withConceptShift(row) : row;
+  });
 }
 
 /** The model's inputs of a flight: everything but the outcome. */

@@ -1,6 +1,7 @@
 // `mlops`: one CLI for the local platform and AWS. `mlops help` lists the verbs.
 import { parseArgs } from 'node:util';
 import { alarmsCommand } from './commands/alarms.ts';
+import { driftCheckCommand, driftSimulateCommand } from './commands/drift.ts';
 import { modelsCommand } from './commands/models.ts';
 import { predictCommand } from './commands/predict.ts';
 import { runsCommand } from './commands/runs.ts';
@@ -29,6 +30,11 @@ const USAGE = `usage: mlops <command> [options]
                                                            drop a file for batch scoring, wait, print the output and counts
   runs list [--model m]                                    recent training runs
   runs show <runId>                                        a run's steps: status, duration, output, error
+  drift check [--model m] [--start ISO --end ISO]           run the drift check on a window (default: the last full one)
+                                                           and print each model's verdict, alert and report
+  drift simulate [--shift covariate|label|concept|none] [--rows 3000] [--windows 2] [--labelled-rows 9000] [--seed 1]
+                                                           replay shifted flights through the API, check each window,
+                                                           and follow the retraining the alarm starts to its decision
   alarms [--state ALARM|OK|INSUFFICIENT_DATA] [--prefix P]
                                                            the CloudWatch alarms: state, since when, and why
   status                                                   where the platform is and what it exposes
@@ -63,6 +69,13 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'string' },
       'key-column': { type: 'string' },
       state: { type: 'string' },
+      shift: { type: 'string', default: 'covariate' },
+      rows: { type: 'string', default: '3000' },
+      windows: { type: 'string', default: '2' },
+      'labelled-rows': { type: 'string', default: '9000' },
+      seed: { type: 'string', default: '1' },
+      start: { type: 'string' },
+      end: { type: 'string' },
       prefix: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -122,6 +135,25 @@ async function main(argv: string[]): Promise<number> {
         promote: values.promote,
         json: values.json,
       });
+    case 'drift':
+      if (rest[0] === 'check')
+        return driftCheckCommand(target, {
+          model: values.model,
+          start: values.start,
+          end: values.end,
+          json: values.json,
+        });
+      if (rest[0] === 'simulate')
+        return driftSimulateCommand(target, {
+          shift: values.shift,
+          model: values.model ?? 'flight-delay',
+          rows: Number(values.rows),
+          windows: Number(values.windows),
+          labelledRows: Number(values['labelled-rows']),
+          seed: Number(values.seed),
+          json: values.json,
+        });
+      throw new Error('usage: mlops drift check|simulate [options]');
     case 'alarms':
       return alarmsCommand(target, { state: values.state, prefix: values.prefix, json: values.json });
     case 'status':

@@ -10,6 +10,8 @@ import { LOCAL_CREDENTIALS } from '../local/emulators/local-aws.ts';
 
 export interface Target {
   readonly kind: 'local' | 'aws';
+  /** CloudFormation stack name (alarm names start with it). */
+  readonly stackName: string;
   /** Base URL of the prediction API (ends with `/`). */
   readonly apiUrl: string;
   readonly apiKey: string;
@@ -63,6 +65,7 @@ export async function resolveTarget(
     if (!stack) throw new Error(`${stateFile} lists no stacks`);
     return {
       kind: 'local',
+      stackName: state.stacks[stackName] ? stackName : (Object.keys(state.stacks)[0] ?? stackName),
       apiUrl: state.url,
       apiKey: state.apiKey,
       outputs: stack.outputs,
@@ -91,6 +94,7 @@ export async function resolveTarget(
     : undefined;
   return {
     kind: 'aws',
+    stackName,
     apiUrl: outputs.ApiUrl ?? '',
     apiKey: key?.value ?? '',
     outputs,

@@ -27,8 +27,13 @@ const say = (line: string) => console.log(`[mlops] ${line}`);
 
 let shuttingDown = false;
 
-/** Lines people must see: alarms published and stand-ins for services not emulated here. */
-const SHOWN = /^\[(sns|sagemaker)\]/;
+/** Lines people must see: alarm state changes, messages published, stand-ins for services not emulated here. */
+const SHOWN = /^\[(alarm|sns|sagemaker)\]/;
+/**
+ * …except alarms settling at start-up (no data yet reads as OK), and the SNS copy of an alarm's
+ * state change, which the `[alarm]` line already shows with its reason.
+ */
+const HIDDEN = [/^\[alarm\] .*: INSUFFICIENT_DATA → OK:/, /^\[sns\] [^ ]+: (ALARM|OK|INSUFFICIENT_DATA): "/];
 
 /**
  * The platform's own log (every state machine step, every published message) goes to a file;
@@ -38,7 +43,7 @@ function platformLog(file: string): (line: string) => void {
   mkdirSync(dirname(file), { recursive: true });
   return (line) => {
     appendFileSync(file, `${new Date().toISOString()} ${line}\n`);
-    if (SHOWN.test(line)) say(line);
+    if (SHOWN.test(line) && !HIDDEN.some((pattern) => pattern.test(line))) say(line);
   };
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type FlightRecord, shiftedFlights } from '../../../cli/drift-simulation.ts';
+import { distinctShiftedFlights, type FlightRecord, shiftedFlights } from '../../../cli/drift-simulation.ts';
 
 const flights = JSON.parse(
   readFileSync(
@@ -34,14 +34,23 @@ describe('shiftedFlights', () => {
     expect(share(drawn, delayed)).toBeGreaterThan(share(flights, delayed) + 0.2);
   });
 
-  it('keeps the inputs and rewrites the outcome for a concept shift', () => {
+  it('keeps the inputs and rewrites the outcome for a concept shift (weekday evenings late, weekends on time)', () => {
     const drawn = shiftedFlights(flights, 'concept', 5_000, 1);
     expect(share(drawn, longHaul)).toBeCloseTo(share(flights, longHaul), 1);
-    const morning = drawn.filter((r) => / 0[6-9]:| 1[01]:/.test(r.date));
-    expect(share(morning, delayed)).toBeGreaterThan(0.6);
+    const evenings = drawn.filter((r) => / (1[7-9]|2\d):/.test(r.date));
+    expect(share(evenings, delayed)).toBeGreaterThan(0.6);
+    expect(share(evenings, delayed)).toBeLessThan(0.8); // weekend evenings are on time now
   });
 
   it('gives the same rows for the same seed', () => {
     expect(shiftedFlights(flights, 'label', 100, 7)).toEqual(shiftedFlights(flights, 'label', 100, 7));
+  });
+});
+
+describe('distinctShiftedFlights', () => {
+  it('draws each flight at most once, still shifted', () => {
+    const drawn = distinctShiftedFlights(flights, 'covariate', 8_000, 3);
+    expect(new Set(drawn).size).toBe(8_000);
+    expect(share(drawn, longHaul)).toBeGreaterThan(share(flights, longHaul) + 0.1);
   });
 });
