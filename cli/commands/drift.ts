@@ -293,7 +293,7 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
   say(`ground truth: ${labelled.length} labelled flights → ${s3Uri(bucket, groundTruthKey)}`);
 
   const traffic = shiftedFlights(flights, shift, args.rows * args.windows, args.seed).map(instanceOf);
-  const checks: ModelDriftCheck[] = [];
+  const checks: Array<ModelDriftCheck & { readonly window: DriftCheckSummary['window'] }> = [];
   let windowStart = new Date();
   const captureWaitMs = target.kind === 'local' ? 30_000 : 5 * 60_000;
   for (let w = 0; w < args.windows; w++) {
@@ -317,7 +317,7 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
       window: { start: windowStart.toISOString(), end: windowEnd.toISOString() },
     });
     for (const check of summary.models) {
-      checks.push(check);
+      checks.push({ ...check, window: summary.window });
       for (const line of describeCheck(check)) say(`  ${line}`);
     }
     windowStart = windowEnd;
