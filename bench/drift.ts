@@ -115,7 +115,7 @@ interface NumpyResult {
  * the profile's edges with the same semantics (bin i = (eᵢ, eᵢ₊₁], shares clipped to ε, nulls
  * dropped) two ways, and the whole check (PSI, KS D as ks.ts defines it, mean, std).
  */
-const NUMPY_SCRIPT = String.raw`
+const NUMPY_SCRIPT = `
 import json, sys, time
 import numpy as np
 
@@ -229,6 +229,8 @@ function runNumpy(dir: string, dataFile: string, profile: Profile): NumpyResult 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const rate = (seconds: number) => `${int(ROWS / seconds).padStart(12)} rows/s`;
 const secs = (seconds: number) => `${seconds.toFixed(3).padStart(7)} s`;
+/** One timing line: what ran, its best time and its throughput, in aligned columns. */
+const timing = (what: string, seconds: number) => `${what.padEnd(74)}${secs(seconds)}  ${rate(seconds)}`;
 
 function maxDiff(ours: ReadonlyArray<number | null>, theirs: readonly number[], relative = false): number {
   let worst = 0;
@@ -270,9 +272,7 @@ export async function runDriftBench({ json }: { json: boolean }): Promise<void> 
       { length: FEATURES },
       (_, j) => report.fields[featureName(j)] as NumericFieldDrift,
     );
-    say(
-      `ours   compareColumnsToProfile: PSI, KS D, mean, std, null rate, verdicts  ${secs(ours.seconds)}  ${rate(ours.seconds)}`,
-    );
+    say(timing(`ours   compareColumnsToProfile: PSI, KS D, mean, std, null rate, verdicts`, ours.seconds));
 
     // The same report from row objects, for reference (building the objects is not timed).
     const rows = Array.from({ length: ROWS }, (_, i) => {
@@ -286,7 +286,10 @@ export async function runDriftBench({ json }: { json: boolean }): Promise<void> 
     const fromRows = best(1, () => compareToProfile(profile, { rows }));
     const same = JSON.stringify(fromRows.result) === JSON.stringify(report);
     say(
-      `ours   compareToProfile over row objects (same report: ${same ? 'yes' : 'NO'})          ${secs(fromRows.seconds)}  ${rate(fromRows.seconds)}`,
+      timing(
+        `ours   compareToProfile over row objects (same report: ${same ? 'yes' : 'NO'})`,
+        fromRows.seconds,
+      ),
     );
 
     const version = numpyAvailable();
@@ -299,15 +302,9 @@ export async function runDriftBench({ json }: { json: boolean }): Promise<void> 
     const np = runNumpy(dir, dataFile, profile);
     const psiNumpy = np.searchsorted.seconds <= np.histogram.seconds ? np.searchsorted : np.histogram;
     const fastest = psiNumpy === np.searchsorted ? 'searchsorted + bincount' : 'histogram on −x';
-    say(
-      `numpy  PSI only, searchsorted + bincount                                   ${secs(np.searchsorted.seconds)}  ${rate(np.searchsorted.seconds)}`,
-    );
-    say(
-      `numpy  PSI only, histogram on −x                                           ${secs(np.histogram.seconds)}  ${rate(np.histogram.seconds)}`,
-    );
-    say(
-      `numpy  PSI, KS D (sort + searchsorted), mean, std                          ${secs(np.full.seconds)}  ${rate(np.full.seconds)}`,
-    );
+    say(timing(`numpy  PSI only, searchsorted + bincount`, np.searchsorted.seconds));
+    say(timing(`numpy  PSI only, histogram on −x`, np.histogram.seconds));
+    say(timing(`numpy  PSI, KS D (sort + searchsorted), mean, std`, np.full.seconds));
 
     const ours0 = fields.map((f) => f.psi);
     const psiDiff = Math.max(

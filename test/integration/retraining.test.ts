@@ -89,9 +89,9 @@ async function waitForEnd(executionArn: string, timeoutMs = 180_000) {
   }
 }
 
-/** The messages published to the topic the retraining notifies (the alarms topic in this stack). */
+/** The messages published to the topic the retraining notifies (the notifications topic). */
 function notifications(): Array<{ Subject: string; Message: Record<string, any> }> {
-  const topic = outputs.AlarmsTopicArn?.split(':').at(-1) ?? '';
+  const topic = outputs.NotificationsTopicArn?.split(':').at(-1) ?? '';
   return readFileSync(t.platform.sns.messageFile(topic), 'utf8')
     .trim()
     .split('\n')

@@ -24,11 +24,17 @@ export interface DriftReportPage {
   readonly window: { readonly start: string; readonly end: string };
   /** When the check ran, ISO-8601. */
   readonly generatedAt: string;
-  /** The alert policy's decision after this window, when the caller applied it. */
-  readonly alert?: AlertDecision;
+  /** The alert policy's decision after this window (with K when known), when the caller applied it. */
+  readonly alert?: PageAlert;
   /** The thresholds the report was judged with, for the legend. @default the defaults of DriftThresholdsSchema */
   readonly thresholds?: DriftThresholdsInput;
 }
+
+/** What the page shows of the alert state: an `AlertDecision`, and K when the caller knows it. */
+export type PageAlert = Pick<AlertDecision, 'state' | 'consecutive' | 'raised' | 'cleared' | 'reason'> & {
+  /** K: significant windows in a row that raise the alarm. */
+  readonly consecutiveWindows?: number;
+};
 
 /** The Content-Security-Policy the page declares: its own inline styles and data: images, nothing else. */
 export const DRIFT_REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -280,7 +286,7 @@ function header(
   ].join('\n');
 }
 
-function alertText(alert: AlertDecision): string {
+function alertText(alert: PageAlert): string {
   const state =
     alert.state === 'alarm'
       ? '<span class="badge status-significant">ALARM</span>'
@@ -288,7 +294,8 @@ function alertText(alert: AlertDecision): string {
         ? '<span class="badge status-watch">Pending</span>'
         : '<span class="badge status-stable">OK</span>';
   const change = alert.raised ? ' raised by this window' : alert.cleared ? ' cleared by this window' : '';
-  return `${state}${change} <span class="muted">(${alert.consecutive} significant in a row)</span> ${esc(alert.reason)}`;
+  const k = alert.consecutiveWindows === undefined ? '' : `; ${alert.consecutiveWindows} raise the alarm`;
+  return `${state}${change} <span class="muted">(${alert.consecutive} significant in a row${k})</span> ${esc(alert.reason)}`;
 }
 
 function summaryTable(entries: Entry[]): string {
@@ -494,7 +501,7 @@ function numericBody(name: string, d: NumericFieldDrift, id: string): string {
     live: live[i] ?? 0,
     contribution: contributions[i] ?? 0,
   }));
-  const table = binTable(
+  const table = sharesTable(
     'Bin (value range)',
     bins.map((b, i) => ({ ...b, label: range(i) })),
   );
@@ -531,7 +538,7 @@ function categoricalBody(name: string, d: CategoricalFieldDrift, id: string): st
     shifts,
     unlisted,
     stats,
-    binTable(
+    sharesTable(
       'Category',
       d.categories.map((c) => ({ ...c, label: display(c.category) })),
     ),
@@ -543,7 +550,7 @@ function categoryTitle(c: string | null): string {
 }
 
 /** The numbers behind a chart, folded away: per bin the shares, their change and the PSI term. */
-function binTable(
+function sharesTable(
   heading: string,
   rows: ReadonlyArray<{ label: string; reference: number; live: number; contribution: number }>,
 ): string {

@@ -201,6 +201,10 @@ describe('renderDriftReportHtml', () => {
     expect(html).toContain(
       '<dt>Alert</dt><dd><span class="badge status-significant">ALARM</span> raised by this window',
     );
+    expect(html).toContain('(2 significant in a row)');
+    // with K known, the page says how many raise the alarm
+    const withK = renderDriftReportHtml(page(drifted, { alert: { ...alert, consecutiveWindows: 3 } }));
+    expect(withK).toContain('(2 significant in a row; 3 raise the alarm)');
     expect(renderDriftReportHtml(page(drifted))).not.toContain('<dt>Alert</dt>');
   });
 
