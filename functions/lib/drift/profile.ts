@@ -71,13 +71,18 @@ export interface BuildProfileInput {
   readonly fields: Readonly<Record<string, FieldKind>>;
   /** Training rows; read once. Values of fields not listed are ignored. */
   readonly rows: Iterable<Readonly<Record<string, unknown>>>;
-  /** Quantile bins per numeric field. @default 10 */
+  /**
+   * Quantile bins per numeric field. 20, not the textbook 10: on deciles a shift from N(0, 1) to
+   * N(0.5, 1.3) scores PSI ≈ 0.25, right on the significant threshold; on 20 bins it is clearly
+   * above, as the rule of thumb intends. The price: a field is judged from 1,000 values (50 per bin).
+   * @default 20
+   */
   readonly bins?: number;
   /** Categories kept by name per categorical field; the rest share `otherShare`. @default 50 */
   readonly maxCategories?: number;
 }
 
-const DEFAULT_BINS = 10;
+const DEFAULT_BINS = 20;
 const DEFAULT_MAX_CATEGORIES = 50;
 const PERCENTILES = 101;
 

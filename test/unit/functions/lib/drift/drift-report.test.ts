@@ -60,9 +60,15 @@ function traffic(n: number, seed: number, shift: Traffic = {}): Required<DriftWi
 
 const FIELDS = { delay: 'numeric', distance: 'numeric', origin: 'categorical' } as const;
 
+/** Deciles: the counts these tests work out (values needed = 50 per bin) assume 10 bins. */
+const BINS = 10;
+
 function referenceProfile(): Profile {
   const { rows, scores } = traffic(20_000, 1);
-  return { ...buildProfile({ fields: FIELDS, rows }), prediction: profilePredictions(scores) };
+  return {
+    ...buildProfile({ fields: FIELDS, rows, bins: BINS }),
+    prediction: profilePredictions(scores, BINS),
+  };
 }
 
 const profile = referenceProfile();

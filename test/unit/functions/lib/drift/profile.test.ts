@@ -30,14 +30,14 @@ function sampleRows(n: number, seed = 1) {
 }
 
 describe('buildProfile: numeric fields', () => {
-  it('cuts a uniform sample into bins of equal shares at about the true quantiles', () => {
+  it('cuts a uniform sample into 20 bins of equal shares at about the true quantiles', () => {
     const random = seededRandom(42);
     const field = numeric(Array.from({ length: 10_000 }, () => random()));
-    expect(field.binEdges).toHaveLength(9);
+    expect(field.binEdges).toHaveLength(19);
     field.binEdges.forEach((edge, k) => {
-      expect(edge).toBeCloseTo((k + 1) / 10, 1);
+      expect(edge).toBeCloseTo((k + 1) / 20, 1);
     });
-    expect(field.binShares).toEqual(Array(10).fill(0.1));
+    expect(field.binShares).toEqual(Array(20).fill(0.05));
     expect(field.binShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   });
 
