@@ -75,6 +75,8 @@ export interface PlatformOptions {
    * @default { mode: 'timers', speed: 1 }
    */
   readonly schedules?: ScheduleSettings;
+  /** How often alarms are evaluated (also soon after each new datapoint). @default 2000 ms */
+  readonly alarmEvaluationIntervalMs?: number;
 }
 
 /** What a task integration may use of the platform it runs in. */
@@ -221,6 +223,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const cloudwatch = new LocalCloudWatch({
       log,
       dataDir,
+      ...(options.alarmEvaluationIntervalMs === undefined
+        ? {}
+        : { evaluationIntervalMs: options.alarmEvaluationIntervalMs }),
       publish: (topicArn, message, subject) =>
         sns.publish({ TopicArn: topicArn, Message: message, Subject: subject }),
     });

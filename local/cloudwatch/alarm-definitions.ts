@@ -6,13 +6,7 @@ import type { StackResolution } from '../stack-resolution.ts';
 import type { AssemblyStack } from '../template/cloud-assembly.ts';
 import { resolveValue } from '../template/intrinsics.ts';
 import { DEFAULT_LOCAL_REGION, LOCAL_ACCOUNT_ID } from '../template/pseudo-parameters.ts';
-import {
-  checkQueries,
-  expressionQuery,
-  type MetricQuery,
-  metricStatQuery,
-  readDimensions,
-} from './metric-query.ts';
+import { checkQueries, expressionQuery, type MetricQuery, metricStatQuery } from './metric-query.ts';
 import type { Dimension } from './metric-store.ts';
 
 export const COMPARISON_OPERATORS = [
@@ -263,5 +257,3 @@ function stringList(value: unknown): string[] {
 /** Dimensions of a declared metric in the API's `[{Name, Value}]` shape. */
 export const apiDimensions = (dimensions: readonly Dimension[]) =>
   dimensions.map((d) => ({ Name: d.name, Value: d.value }));
-
-export { readDimensions };

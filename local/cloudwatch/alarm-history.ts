@@ -3,6 +3,7 @@
 // appends never interleave inside a line) and kept in memory, the newest `limit` items.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { ActionOutcome, StateChange } from './alarm-notification.ts';
 
 export type HistoryItemType = 'StateUpdate' | 'Action' | 'ConfigurationUpdate';
 
@@ -73,4 +74,36 @@ export class AlarmHistory {
     const ordered = matching.sort((a, b) => a.Timestamp - b.Timestamp);
     return filter.oldestFirst ? ordered : ordered.reverse();
   }
+}
+
+/** The history item of a state change. */
+export function stateUpdateItem(alarmName: string, change: StateChange): AlarmHistoryItem {
+  return {
+    AlarmName: alarmName,
+    AlarmType: 'MetricAlarm',
+    Timestamp: change.time,
+    HistoryItemType: 'StateUpdate',
+    HistorySummary: `Alarm updated from ${change.oldState} to ${change.newState}`,
+    HistoryData: JSON.stringify({
+      version: '1.0',
+      oldState: { stateValue: change.oldState },
+      newState: {
+        stateValue: change.newState,
+        stateReason: change.reason,
+        stateReasonData: change.reasonData,
+      },
+    }),
+  };
+}
+
+/** The history item of one action run for a state change. */
+export function actionItem(alarmName: string, outcome: ActionOutcome, time: number): AlarmHistoryItem {
+  return {
+    AlarmName: alarmName,
+    AlarmType: 'MetricAlarm',
+    Timestamp: time,
+    HistoryItemType: 'Action',
+    HistorySummary: outcome.summary,
+    HistoryData: JSON.stringify({ actionState: outcome.succeeded ? 'Succeeded' : 'Failed' }),
+  };
 }

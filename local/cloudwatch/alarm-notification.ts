@@ -34,6 +34,40 @@ export function actionsFor(alarm: AlarmDefinition, state: AlarmStateValue): read
   return alarm.insufficientDataActions;
 }
 
+/** What running one action gave: CloudWatch's history summary for it. */
+export interface ActionOutcome {
+  readonly action: string;
+  readonly succeeded: boolean;
+  readonly summary: string;
+}
+
+/**
+ * Publish the notification of `change` to each action of the new state. Only SNS topics run
+ * locally; any other action (and a failed publish) is a failed outcome, never an exception.
+ */
+export function runActions(
+  alarm: AlarmDefinition,
+  change: StateChange,
+  configurationUpdated: number,
+  publish: ((topicArn: string, message: string, subject: string) => unknown) | undefined,
+): ActionOutcome[] {
+  const actions = actionsFor(alarm, change.newState);
+  if (actions.length === 0) return [];
+  const message = JSON.stringify(notificationMessage(alarm, change, configurationUpdated));
+  const subject = notificationSubject(alarm, change);
+  return actions.map((action) => {
+    try {
+      if (!action.startsWith('arn:aws:sns:')) throw new Error('only SNS topic actions run locally');
+      if (!publish) throw new Error('no SNS topics are wired to local CloudWatch');
+      publish(action, message, subject);
+      return { action, succeeded: true, summary: `Successfully executed action ${action}` };
+    } catch (err) {
+      const summary = `Failed to execute action ${action}. Received error: "${(err as Error).message}"`;
+      return { action, succeeded: false, summary };
+    }
+  });
+}
+
 /** `ALARM: "name" in US East (N. Virginia)`. */
 export function notificationSubject(alarm: AlarmDefinition, change: StateChange): string {
   // SNS subjects are at most 100 characters.

@@ -7,10 +7,15 @@ import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import type { Respond } from '../gateway/invoke-api.ts';
 import { header, readBody } from '../gateway/request.ts';
+import { ALARM_OPERATIONS } from './alarm-operations.ts';
 import { CloudWatchApiError } from './api-errors.ts';
-import { OPERATIONS } from './cloudwatch-operations.ts';
 import type { LocalCloudWatch } from './local-cloudwatch.ts';
+import { METRIC_OPERATIONS } from './metric-operations.ts';
+import type { Operation } from './request-fields.ts';
 
+// DescribeAlarms, DescribeAlarmHistory, SetAlarmState, PutMetricData, GetMetricData,
+// GetMetricStatistics and ListMetrics; anything else is UnknownOperationException.
+const OPERATIONS: Readonly<Record<string, Operation>> = { ...ALARM_OPERATIONS, ...METRIC_OPERATIONS };
 const TARGET_PREFIX = 'GraniteServiceVersion20100801.';
 const CONTENT_TYPE = 'application/x-amz-json-1.0';
 /** PutMetricData takes up to 1 MB. */

@@ -4,19 +4,20 @@
 // (`[alarm] <name>: OK → ALARM: <reason>`), kept in the alarm history and sent as CloudWatch's
 // SNS notification to the alarm's actions. Alarm states survive a restart
 // (`<dataDir>/cloudwatch/alarms.json`); datapoints live in memory only.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LambdaService } from '../lambda/lambda-service.ts';
 import type { AlarmDefinition } from './alarm-definitions.ts';
 import { type AlarmEvaluation, type AlarmStateValue, evaluateAlarm } from './alarm-evaluator.ts';
-import { AlarmHistory, type AlarmHistoryItem, type HistoryFilter } from './alarm-history.ts';
 import {
-  actionsFor,
-  notificationMessage,
-  notificationSubject,
-  type StateChange,
-} from './alarm-notification.ts';
-import { parseEmfLine } from './emf.ts';
+  AlarmHistory,
+  type AlarmHistoryItem,
+  actionItem,
+  type HistoryFilter,
+  stateUpdateItem,
+} from './alarm-history.ts';
+import { runActions, type StateChange } from './alarm-notification.ts';
+import { AlarmStateFile, type KeptAlarmState } from './alarm-state-file.ts';
+import { EmfIngest } from './emf-ingest.ts';
 import { type MetricDatum, recordDatum } from './metric-data.ts';
 import { MetricStore } from './metric-store.ts';
 import { apiGatewayMetrics, lambdaMetrics, stepFunctionsMetrics } from './service-metrics.ts';
@@ -60,6 +61,8 @@ interface AlarmRecord {
   reasonData: string | undefined;
   stateUpdatedAt: number;
   configurationUpdatedAt: number;
+  /** Why the last evaluation failed, if it did. */
+  evaluationError?: string | undefined;
 }
 
 interface Waiter {
@@ -68,18 +71,16 @@ interface Waiter {
   readonly resolve: (status: AlarmStatus) => void;
 }
 
-/** How many distinct EMF problems are logged per function before the rest are only counted. */
-const MAX_LOGGED_EMF_PROBLEMS = 20;
-
 export class LocalCloudWatch {
   readonly store: MetricStore;
   private readonly alarmsByName = new Map<string, AlarmRecord>();
   private readonly history: AlarmHistory;
-  private readonly stateFile: string;
-  private readonly persisted: Record<string, Partial<AlarmRecord>>;
+  private readonly stateFile: AlarmStateFile;
+  /** States kept by an earlier run, by alarm name. */
+  private readonly kept: Record<string, KeptAlarmState>;
   private readonly now: () => number;
   private readonly waiters = new Set<Waiter>();
-  private readonly emfProblems = new Map<string, Set<string>>();
+  private readonly emf: EmfIngest;
   private timer: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private running = false;
@@ -92,10 +93,11 @@ export class LocalCloudWatch {
       ...(options.maxPointsPerSeries === undefined ? {} : { maxPointsPerSeries: options.maxPointsPerSeries }),
     });
     this.store.onData = () => this.evaluateSoon();
+    this.emf = new EmfIngest(this.store, options.log);
     const dir = join(options.dataDir, 'cloudwatch');
-    this.stateFile = join(dir, 'alarms.json');
+    this.stateFile = new AlarmStateFile(join(dir, 'alarms.json'), options.log);
     this.history = new AlarmHistory(join(dir, 'alarm-history.jsonl'), 10_000, options.log);
-    this.persisted = this.loadStates();
+    this.kept = this.stateFile.load();
   }
 
   /** AWS/Lambda metrics: give to `LambdaService.setMetricsSink`. */
@@ -123,7 +125,7 @@ export class LocalCloudWatch {
   addAlarm(definition: AlarmDefinition): void {
     if (this.alarmsByName.has(definition.name))
       throw new Error(`${definition.logicalId}: alarm name ${definition.name} is used by another alarm`);
-    const kept = this.persisted[definition.name];
+    const kept = this.kept[definition.name];
     const now = this.now();
     this.alarmsByName.set(definition.name, {
       definition,
@@ -152,21 +154,7 @@ export class LocalCloudWatch {
 
   /** Record the metrics of embedded-metric-format log lines (`source`: the function that wrote them). */
   ingestEmf(lines: readonly string[], source = 'unknown'): void {
-    for (const line of lines) {
-      const reading = parseEmfLine(line);
-      for (const problem of reading.problems) this.emfProblem(source, problem);
-      for (const point of reading.datapoints) {
-        if (!this.store.accepts(point.timestamp)) {
-          this.emfProblem(
-            source,
-            `metric ${point.metricName}: _aws.Timestamp is outside the retention window`,
-          );
-          continue;
-        }
-        const series = this.store.series(point.namespace, point.metricName, point.dimensions);
-        for (const value of point.values) series.add(point.timestamp, value, 1, point.unit);
-      }
-    }
+    this.emf.ingest(lines, source);
   }
 
   /** Evaluate every alarm now; returns their states afterwards. */
@@ -177,9 +165,14 @@ export class LocalCloudWatch {
       try {
         evaluation = evaluateAlarm(record.definition, this.store, now, record.state);
       } catch (err) {
-        this.options.log(`[alarm] ${record.definition.name}: cannot be evaluated: ${(err as Error).message}`);
+        // Said once, not at every tick, until the failure changes.
+        const message = (err as Error).message;
+        if (record.evaluationError !== message)
+          this.options.log(`[alarm] ${record.definition.name}: cannot be evaluated: ${message}`);
+        record.evaluationError = message;
         continue;
       }
+      record.evaluationError = undefined;
       if (evaluation.state !== undefined && evaluation.state !== record.state)
         this.transition(record, { ...evaluation, state: evaluation.state }, now);
     }
@@ -284,24 +277,17 @@ export class LocalCloudWatch {
     record.reasonData = JSON.stringify(change.reasonData);
     record.stateUpdatedAt = now;
     this.options.log(`[alarm] ${definition.name}: ${change.oldState} → ${change.newState}: ${change.reason}`);
-    this.history.append({
-      AlarmName: definition.name,
-      AlarmType: 'MetricAlarm',
-      Timestamp: now,
-      HistoryItemType: 'StateUpdate',
-      HistorySummary: `Alarm updated from ${change.oldState} to ${change.newState}`,
-      HistoryData: JSON.stringify({
-        version: '1.0',
-        oldState: { stateValue: change.oldState },
-        newState: {
-          stateValue: change.newState,
-          stateReason: change.reason,
-          stateReasonData: change.reasonData,
-        },
-      }),
-    });
+    this.history.append(stateUpdateItem(definition.name, change));
     this.saveStates();
-    this.runActions(record, change);
+    for (const outcome of runActions(
+      definition,
+      change,
+      record.configurationUpdatedAt,
+      this.options.publish,
+    )) {
+      if (!outcome.succeeded) this.options.log(`[alarm] ${definition.name}: ${outcome.summary}`);
+      this.history.append(actionItem(definition.name, outcome, this.now()));
+    }
     for (const waiter of this.waiters)
       if (waiter.name === definition.name && waiter.state === change.newState) {
         this.waiters.delete(waiter);
@@ -309,77 +295,17 @@ export class LocalCloudWatch {
       }
   }
 
-  /** Publish the notification to each SNS action of the new state; each outcome goes to the history. */
-  private runActions(record: AlarmRecord, change: StateChange): void {
-    const { definition } = record;
-    const actions = actionsFor(definition, change.newState);
-    if (actions.length === 0) return;
-    const message = JSON.stringify(notificationMessage(definition, change, record.configurationUpdatedAt));
-    const subject = notificationSubject(definition, change);
-    for (const action of actions) {
-      let outcome: string;
-      try {
-        if (!action.startsWith('arn:aws:sns:')) throw new Error('only SNS topic actions run locally');
-        if (!this.options.publish) throw new Error('no SNS topics are wired to local CloudWatch');
-        this.options.publish(action, message, subject);
-        outcome = `Successfully executed action ${action}`;
-      } catch (err) {
-        outcome = `Failed to execute action ${action}. Received error: "${(err as Error).message}"`;
-        this.options.log(`[alarm] ${definition.name}: ${outcome}`);
-      }
-      this.history.append({
-        AlarmName: definition.name,
-        AlarmType: 'MetricAlarm',
-        Timestamp: this.now(),
-        HistoryItemType: 'Action',
-        HistorySummary: outcome,
-        HistoryData: JSON.stringify({
-          actionState: outcome.startsWith('Successfully') ? 'Succeeded' : 'Failed',
-        }),
-      });
-    }
-  }
-
-  private emfProblem(source: string, problem: string): void {
-    let seen = this.emfProblems.get(source);
-    if (!seen) {
-      seen = new Set();
-      this.emfProblems.set(source, seen);
-    }
-    if (seen.has(problem) || seen.size >= MAX_LOGGED_EMF_PROBLEMS) return;
-    seen.add(problem);
-    this.options.log(`[cloudwatch] ${source}: an embedded-metric log line gave no metric: ${problem}`);
-  }
-
-  private loadStates(): Record<string, Partial<AlarmRecord>> {
-    if (!existsSync(this.stateFile)) return {};
-    try {
-      const parsed = JSON.parse(readFileSync(this.stateFile, 'utf8')) as {
-        alarms?: Record<string, Partial<AlarmRecord>>;
-      };
-      return parsed.alarms ?? {};
-    } catch (err) {
-      this.options.log(
-        `[alarm] ${this.stateFile} is unreadable (${(err as Error).message}); alarms start as INSUFFICIENT_DATA`,
-      );
-      return {};
-    }
-  }
-
-  /** Overwrite the whole state file (write then rename: a crash never leaves half a file). */
+  /** Keep every alarm's state (and those of alarms an earlier run had that this one has not). */
   private saveStates(): void {
-    const alarms: Record<string, Partial<AlarmRecord>> = { ...this.persisted };
+    const states: Record<string, KeptAlarmState> = { ...this.kept };
     for (const [name, r] of this.alarmsByName)
-      alarms[name] = {
+      states[name] = {
         state: r.state,
         reason: r.reason,
-        reasonData: r.reasonData,
+        ...(r.reasonData === undefined ? {} : { reasonData: r.reasonData }),
         stateUpdatedAt: r.stateUpdatedAt,
       };
-    mkdirSync(join(this.options.dataDir, 'cloudwatch'), { recursive: true });
-    const temporary = `${this.stateFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify({ version: 1, alarms }, null, 2)}\n`);
-    renameSync(temporary, this.stateFile);
+    this.stateFile.save(states);
   }
 }
 

@@ -2,13 +2,8 @@
 // series of the store at one statistic, expression queries combine them with metric math. A set
 // of queries is checked once (ids, references, cycles) and evaluated over a grid of periods.
 
-import {
-  ExpressionError,
-  evaluateExpression,
-  type MathNode,
-  parseExpression,
-  referencedIds,
-} from './metric-math.ts';
+import { ExpressionError, type MathNode, parseExpression, referencedIds } from './metric-math.ts';
+import { evaluateExpression } from './metric-math-evaluation.ts';
 import { type Dimension, type MetricStore, normalizeDimensions, type PeriodGrid } from './metric-store.ts';
 import { parseStatistic, type Statistic, statisticValue } from './statistics.ts';
 

@@ -190,6 +190,54 @@ describe('LocalCloudWatch', () => {
     }
   });
 
+  it('says once, not at every evaluation, why an alarm cannot be evaluated', () => {
+    const { cw, lines } = cloudWatch();
+    cw.addAlarm(
+      alarmFromProperties(
+        'Everything',
+        {
+          AlarmName: 'everything',
+          ComparisonOperator: 'GreaterThanThreshold',
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          Metrics: [
+            {
+              Id: 'a',
+              ReturnData: false,
+              MetricStat: { Metric: { Namespace: 'N', MetricName: 'A' }, Period: 60, Stat: 'Sum' },
+            },
+            { Id: 'all', Expression: 'METRICS()' },
+          ],
+        },
+        'S-Everything',
+      ),
+    );
+    for (let i = 0; i < 3; i++) cw.evaluateNow();
+    expect(lines).toEqual([
+      '[alarm] everything: cannot be evaluated: the expression gives several time series; an alarm needs one',
+    ]);
+    expect(cw.alarm('everything')?.state).toBe('INSUFFICIENT_DATA');
+  });
+
+  it('logs why an embedded-metric line gave no metric, once per function and reason', () => {
+    const { cw, lines } = cloudWatch();
+    const stale = JSON.stringify({
+      Rows: 1,
+      _aws: {
+        Timestamp: T0 - 3 * 24 * 3600_000,
+        CloudWatchMetrics: [{ Namespace: 'N', Dimensions: [], Metrics: [{ Name: 'Rows' }] }],
+      },
+    });
+    cw.ingestEmf(['{"_aws": "x"}', '{"_aws": "x"}', stale], 'score');
+    cw.ingestEmf(['{"_aws": "x"}'], 'drift');
+    expect(lines).toEqual([
+      '[cloudwatch] score: an embedded-metric log line gave no metric: no _aws metadata object',
+      '[cloudwatch] score: an embedded-metric log line gave no metric: metric Rows: _aws.Timestamp is outside the retention window',
+      '[cloudwatch] drift: an embedded-metric log line gave no metric: no _aws metadata object',
+    ]);
+    expect(cw.store.list()).toEqual([]);
+  });
+
   it('refuses datapoints CloudWatch would refuse', () => {
     const { cw } = cloudWatch();
     const put = (datum: Record<string, unknown>) => () =>

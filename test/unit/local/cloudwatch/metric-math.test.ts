@@ -3,11 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   ExpressionError,
-  evaluateExpression,
+  FUNCTIONS,
   parseExpression,
   referencedIds,
   UnsupportedExpression,
 } from '../../../../local/cloudwatch/metric-math.ts';
+import { evaluateExpression } from '../../../../local/cloudwatch/metric-math-evaluation.ts';
 
 const N = Number.NaN;
 const series = (...values: number[]) => Float64Array.from(values);
@@ -88,6 +89,17 @@ describe('metric math', () => {
     expect(run('PERIOD(m)', { m })).toBe(60);
     expect(list(run('DIFF(m)', { m }))).toEqual([N, 4, 2.5, 6]);
     expect(list(run('RATE(m)', { m }))).toEqual([N, 4 / 60, 2.5 / 60, 0.1]);
+  });
+
+  it('evaluates every function it parses', () => {
+    const m = series(1, 2, 3, 4);
+    const call = (name: string) =>
+      name === 'METRICS'
+        ? 'SUM(METRICS())'
+        : name === 'FILL' || name === 'IF'
+          ? `${name}(m, 1)`
+          : `${name}(m)`;
+    for (const name of FUNCTIONS) expect(() => run(call(name), { m }), name).not.toThrow();
   });
 
   it('lists the ids an expression reads', () => {

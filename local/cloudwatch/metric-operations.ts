@@ -1,17 +1,6 @@
-// The CloudWatch operations local CloudWatch serves (see cloudwatch-api.ts for the protocol):
-// DescribeAlarms, DescribeAlarmHistory, SetAlarmState, PutMetricData, GetMetricData,
-// GetMetricStatistics and ListMetrics, with the API's request checks, paging and response shapes.
+// The metric operations: PutMetricData, GetMetricData, GetMetricStatistics and ListMetrics.
 import { apiDimensions } from './alarm-definitions.ts';
-import type { AlarmStateValue } from './alarm-evaluator.ts';
-import type { HistoryItemType } from './alarm-history.ts';
-import {
-  CloudWatchApiError,
-  invalidCombination,
-  invalidNextToken,
-  invalidValue,
-  missingParameter,
-} from './api-errors.ts';
-import { AlarmNotFound, type AlarmStatus, type LocalCloudWatch } from './local-cloudwatch.ts';
+import { invalidValue, missingParameter } from './api-errors.ts';
 import { InvalidMetricData, type MetricDatum } from './metric-data.ts';
 import { ExpressionError, UnsupportedExpression } from './metric-math.ts';
 import {
@@ -24,98 +13,24 @@ import {
   readDimensions,
 } from './metric-query.ts';
 import { type MetricSeries, periodStart } from './metric-store.ts';
+import {
+  type Operation,
+  optional,
+  optionalString,
+  optionalStrings,
+  page,
+  type Request,
+  requiredString,
+  requiredTime,
+  toTime,
+} from './request-fields.ts';
 import { parseStatistic, type Statistic, statisticValue } from './statistics.ts';
 
-type Request = Readonly<Record<string, unknown>>;
-type Operation = (cloudwatch: LocalCloudWatch, request: Request) => unknown;
-
-const STATES = new Set<AlarmStateValue>(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
-const HISTORY_TYPES = new Set<HistoryItemType>(['StateUpdate', 'Action', 'ConfigurationUpdate']);
 /** CloudWatch's cap on datapoints per GetMetricStatistics call, and per query of GetMetricData. */
 const MAX_STATISTICS_DATAPOINTS = 1440;
 const MAX_QUERY_DATAPOINTS = 100_800;
 
-export const OPERATIONS: Readonly<Record<string, Operation>> = {
-  DescribeAlarms: (cw, r) => {
-    const names = optionalStrings(r, 'AlarmNames');
-    const prefix = optionalString(r, 'AlarmNamePrefix');
-    if (names && prefix !== undefined)
-      throw invalidCombination('AlarmNames and AlarmNamePrefix cannot be used together');
-    const state = optionalString(r, 'StateValue');
-    if (state !== undefined && !STATES.has(state as AlarmStateValue))
-      throw invalidValue(`StateValue must be one of ${[...STATES].join(', ')}`);
-    const actionPrefix = optionalString(r, 'ActionPrefix');
-    const types = optionalStrings(r, 'AlarmTypes');
-    const metricAlarms =
-      types && !types.includes('MetricAlarm')
-        ? []
-        : cw
-            .alarms()
-            .filter(
-              (a) =>
-                (!names || names.includes(a.name)) &&
-                (prefix === undefined || a.name.startsWith(prefix)) &&
-                (state === undefined || a.state === state) &&
-                (actionPrefix === undefined || actionsOf(a).some((x) => x.startsWith(actionPrefix))),
-            );
-    const { items, nextToken } = page(metricAlarms, r, 50, 100);
-    return {
-      MetricAlarms: items.map(metricAlarm),
-      ...(types?.includes('CompositeAlarm') ? { CompositeAlarms: [] } : {}),
-      ...nextToken,
-    };
-  },
-
-  DescribeAlarmHistory: (cw, r) => {
-    const type = optionalString(r, 'HistoryItemType');
-    if (type !== undefined && !HISTORY_TYPES.has(type as HistoryItemType))
-      throw invalidValue(`HistoryItemType must be one of ${[...HISTORY_TYPES].join(', ')}`);
-    const scanBy = optionalString(r, 'ScanBy') ?? 'TimestampDescending';
-    const types = optionalStrings(r, 'AlarmTypes');
-    const start = optionalTime(r, 'StartDate');
-    const end = optionalTime(r, 'EndDate');
-    const items =
-      types && !types.includes('MetricAlarm')
-        ? []
-        : cw.alarmHistory({
-            ...optional('alarmName', optionalString(r, 'AlarmName')),
-            ...optional('type', type as HistoryItemType | undefined),
-            ...optional('start', start),
-            ...optional('end', end),
-            oldestFirst: scanBy === 'TimestampAscending',
-          });
-    const { items: shown, nextToken } = page(items, r, 100, 100);
-    return { AlarmHistoryItems: shown.map((i) => ({ ...i, Timestamp: i.Timestamp / 1000 })), ...nextToken };
-  },
-
-  SetAlarmState: (cw, r) => {
-    const name = requiredString(r, 'AlarmName');
-    const state = requiredString(r, 'StateValue');
-    if (!STATES.has(state as AlarmStateValue))
-      throw invalidValue(`StateValue must be one of ${[...STATES].join(', ')}`);
-    const reason = requiredString(r, 'StateReason');
-    const data = optionalString(r, 'StateReasonData');
-    let reasonData: Record<string, unknown> | undefined;
-    try {
-      reasonData = data === undefined ? undefined : (JSON.parse(data) as Record<string, unknown>);
-    } catch {
-      throw new CloudWatchApiError('InvalidFormatFault', 'InvalidFormat', 'StateReasonData is not JSON');
-    }
-    try {
-      cw.setAlarmState(name, state as AlarmStateValue, reason, reasonData);
-    } catch (err) {
-      if (err instanceof AlarmNotFound)
-        throw new CloudWatchApiError(
-          'ResourceNotFound',
-          'ResourceNotFound',
-          `Alarm ${name} does not exist`,
-          404,
-        );
-      throw err;
-    }
-    return {};
-  },
-
+export const METRIC_OPERATIONS: Readonly<Record<string, Operation>> = {
   PutMetricData: (cw, r) => {
     const namespace = requiredString(r, 'Namespace');
     if (namespace.startsWith('AWS/'))
@@ -255,52 +170,6 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   },
 };
 
-function metricAlarm(a: AlarmStatus): Record<string, unknown> {
-  const d = a.definition;
-  const updated = a.stateUpdatedAt / 1000;
-  return {
-    AlarmName: d.name,
-    AlarmArn: d.arn,
-    ...(d.description === undefined ? {} : { AlarmDescription: d.description }),
-    AlarmConfigurationUpdatedTimestamp: a.configurationUpdatedAt / 1000,
-    ActionsEnabled: d.actionsEnabled,
-    OKActions: d.okActions,
-    AlarmActions: d.alarmActions,
-    InsufficientDataActions: d.insufficientDataActions,
-    StateValue: a.state,
-    StateReason: a.reason,
-    ...(a.reasonData === undefined ? {} : { StateReasonData: a.reasonData }),
-    StateUpdatedTimestamp: updated,
-    StateTransitionedTimestamp: updated,
-    ...(d.metric
-      ? {
-          MetricName: d.metric.metricName,
-          Namespace: d.metric.namespace,
-          ...(d.metric.statistic === undefined
-            ? { ExtendedStatistic: d.metric.extendedStatistic }
-            : { Statistic: d.metric.statistic }),
-          Dimensions: apiDimensions(d.metric.dimensions),
-          Period: d.periodSeconds,
-          ...(d.metric.unit === undefined ? {} : { Unit: d.metric.unit }),
-        }
-      : { Dimensions: [], Metrics: d.metrics ?? [] }),
-    EvaluationPeriods: d.evaluationPeriods,
-    DatapointsToAlarm: d.datapointsToAlarm,
-    Threshold: d.threshold,
-    ComparisonOperator: d.comparisonOperator,
-    TreatMissingData: d.treatMissingData,
-    ...(d.evaluateLowSampleCountPercentile === undefined
-      ? {}
-      : { EvaluateLowSampleCountPercentile: d.evaluateLowSampleCountPercentile }),
-  };
-}
-
-const actionsOf = (a: AlarmStatus) => [
-  ...a.definition.alarmActions,
-  ...a.definition.okActions,
-  ...a.definition.insufficientDataActions,
-];
-
 function datapoint(
   timestamp: number,
   acc: NonNullable<ReturnType<MetricSeries['periods']>[number]>,
@@ -374,70 +243,5 @@ function datum(namespace: string, d: Request): MetricDatum {
         }),
     ...(typeof d.Unit === 'string' ? { unit: d.Unit } : {}),
     ...(d.Timestamp === undefined ? {} : { timestamp: toTime(d.Timestamp, 'Timestamp') }),
-  };
-}
-
-const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
-  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
-
-function optionalString(r: Request, key: string): string | undefined {
-  const value = r[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw invalidValue(`${key} must be a string`);
-  return value;
-}
-
-function requiredString(r: Request, key: string): string {
-  const value = optionalString(r, key);
-  if (value === undefined || value === '') throw missingParameter(key);
-  return value;
-}
-
-function optionalStrings(r: Request, key: string): string[] | undefined {
-  const value = r[key];
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
-    throw invalidValue(`${key} must be a list of strings`);
-  return value as string[];
-}
-
-/** Epoch ms from the protocol's epoch seconds (or an ISO date). */
-function toTime(value: unknown, key: string): number {
-  const ms =
-    typeof value === 'number' ? value * 1000 : typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (!Number.isFinite(ms)) throw invalidValue(`${key} must be a timestamp`);
-  return ms;
-}
-
-function optionalTime(r: Request, key: string): number | undefined {
-  return r[key] === undefined || r[key] === null ? undefined : toTime(r[key], key);
-}
-
-function requiredTime(r: Request, key: string): number {
-  const value = optionalTime(r, key);
-  if (value === undefined) throw missingParameter(key);
-  return value;
-}
-
-/** The page `NextToken`/`MaxRecords` ask for; the token is the offset of the next item. */
-function page<T>(
-  all: readonly T[],
-  r: Request,
-  defaultSize: number,
-  maxSize: number,
-  sized = true,
-): { items: T[]; nextToken: { NextToken?: string } } {
-  const size = !sized || r.MaxRecords === undefined ? defaultSize : Number(r.MaxRecords);
-  if (!Number.isInteger(size) || size < 1 || size > maxSize)
-    throw invalidValue(`MaxRecords must be an integer from 1 to ${maxSize}`);
-  let start = 0;
-  if (r.NextToken !== undefined && r.NextToken !== null) {
-    start = Number(Buffer.from(String(r.NextToken), 'base64url').toString('utf8'));
-    if (!Number.isInteger(start) || start < 0 || start > all.length) throw invalidNextToken(r.NextToken);
-  }
-  const end = start + size;
-  return {
-    items: all.slice(start, end),
-    nextToken: end < all.length ? { NextToken: Buffer.from(String(end)).toString('base64url') } : {},
   };
 }
