@@ -4,6 +4,9 @@ import { alarmsCommand } from './commands/alarms.ts';
 import { driftCheckCommand, driftSimulateCommand } from './commands/drift.ts';
 import { modelsCommand } from './commands/models.ts';
 import { predictCommand } from './commands/predict.ts';
+import { releaseCommand, rollbackCommand } from './commands/release.ts';
+import { releaseStatusCommand } from './commands/release-status.ts';
+import { replayCommand } from './commands/replay.ts';
 import { runsCommand } from './commands/runs.ts';
 import { scoreCommand } from './commands/score.ts';
 import { trainCommand } from './commands/train.ts';
@@ -35,6 +38,16 @@ const USAGE = `usage: mlops <command> [options]
   drift simulate [--shift covariate|label|concept|none] [--rows 3000] [--windows 2] [--labelled-rows 9000] [--seed 1]
                                                            replay shifted flights through the API, check each window,
                                                            and follow the retraining the alarm starts to its decision
+  replay <model> <challenger-version> [--window 24h] [--limit 1000]
+                                                           score the window's captured requests again with a challenger,
+                                                           offline, and print the shadow comparison report
+  release <model> <version> [--strategy canary|linear|all-at-once|blue-green] [--plan 5,25,50,100] [--bake 5m]
+        [--check-interval 30s]                             release a Staging version on the live alias step by step,
+                                                           rolling back at once on a breach; Production on success
+  rollback <model> [--reason "…"]                          all traffic back on the version live before the model's last
+                                                           release (a running one stops at its next step)
+  status <model>                                           live weights and versions, the model version each serves,
+                                                           the watched alarms and the release's step
   alarms [--state ALARM|OK|INSUFFICIENT_DATA] [--prefix P]
                                                            the CloudWatch alarms: state, since when, and why
   status                                                   where the platform is and what it exposes
@@ -77,6 +90,12 @@ async function main(argv: string[]): Promise<number> {
       start: { type: 'string' },
       end: { type: 'string' },
       prefix: { type: 'string' },
+      window: { type: 'string' },
+      limit: { type: 'string' },
+      strategy: { type: 'string' },
+      plan: { type: 'string' },
+      bake: { type: 'string' },
+      'check-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -154,9 +173,30 @@ async function main(argv: string[]): Promise<number> {
           json: values.json,
         });
       throw new Error('usage: mlops drift check|simulate [options]');
+    case 'replay':
+      return replayCommand(target, {
+        model: rest[0],
+        challengerVersion: rest[1],
+        window: values.window,
+        limit: values.limit,
+        json: values.json,
+      });
     case 'alarms':
       return alarmsCommand(target, { state: values.state, prefix: values.prefix, json: values.json });
+    case 'release':
+      return releaseCommand(target, {
+        model: rest[0],
+        version: rest[1],
+        strategy: values.strategy,
+        plan: values.plan,
+        bake: values.bake,
+        checkInterval: values['check-interval'],
+        json: values.json,
+      });
+    case 'rollback':
+      return rollbackCommand(target, { model: rest[0], reason: values.reason, json: values.json });
     case 'status':
+      if (rest[0]) return releaseStatusCommand(target, { model: rest[0], json: values.json });
       if (values.json)
         console.log(
           JSON.stringify({ target: target.kind, apiUrl: target.apiUrl, outputs: target.outputs }, null, 2),

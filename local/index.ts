@@ -27,8 +27,8 @@ const say = (line: string) => console.log(`[mlops] ${line}`);
 
 let shuttingDown = false;
 
-/** Lines people must see: alarm state changes, messages published, stand-ins for services not emulated here. */
-const SHOWN = /^\[(alarm|sns|sagemaker)\]/;
+/** Lines people must see: alarm state changes, alias shifts, messages published, stand-ins for services not emulated here. */
+const SHOWN = /^\[(alarm|lambda|sns|sagemaker)\]/;
 /**
  * …except alarms settling at start-up (no data yet reads as OK), and the SNS copy of an alarm's
  * state change, which the `[alarm]` line already shows with its reason.

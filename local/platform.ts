@@ -26,6 +26,7 @@ import { LocalFirehose, readDeliveryStreams, readSubscriptionFilters } from './f
 import { AccessLog } from './gateway/access-log.ts';
 import { type RestApiModel, readRestApiSetup } from './gateway/rest-api-model.ts';
 import { createGatewayListener } from './gateway/server.ts';
+import { describeAliasChange } from './lambda/alias-routing.ts';
 import { registerFunctions } from './lambda/from-template.ts';
 import { LambdaService } from './lambda/lambda-service.ts';
 import { classifyResources, markNotEmulated, type ResourceReport } from './resource-support.ts';
@@ -157,7 +158,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
   const lambda = new LambdaService(
     options.routingSeed === undefined ? Math.random : seededRandom(options.routingSeed),
+    { log },
   );
+  lambda.onAliasChange((change) => log(describeAliasChange(change)));
   // The listener is attached before the port opens: requests that arrive while the platform
   // starts get a clear 503 instead of hanging.
   let listener: RequestListener = (_req, res) => {
@@ -423,6 +426,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         alarms: alarmNames,
       });
     }
+    // Versions published and aliases shifted through the Lambda API outlive a restart, unless
+    // the template was deployed anew since (see local/lambda/lambda-state.ts).
+    lambda.restoreState(join(dataDir, 'lambda', 'state.json'));
     // Objects put from here on are routed; the seed deployment above started nothing, as on
     // a restart (on AWS it runs once, at the first deploy).
     cleanups.push(

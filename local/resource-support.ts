@@ -42,6 +42,8 @@ const NO_LOCAL_MEANING: Readonly<Record<string, string>> = {
   'AWS::IAM::Policy': 'IAM is not enforced locally',
   'AWS::S3::BucketPolicy': 'bucket policies (TLS-only) are not enforced locally',
   'AWS::Lambda::Permission': 'invoke permissions are not enforced locally',
+  'AWS::Lambda::EventInvokeConfig':
+    'asynchronous invocations run once locally (no retries, no event age limit, no destinations)',
   'AWS::Lambda::LayerVersion': 'layer modules resolve from the project node_modules',
   'AWS::Logs::LogGroup': 'function logs go to <dataDir>/logs/<function>.log',
   'AWS::Logs::LogStream': 'delivery-error streams: local delivery errors go to the platform log',
@@ -50,6 +52,13 @@ const NO_LOCAL_MEANING: Readonly<Record<string, string>> = {
   'AWS::SNS::TopicPolicy': 'topic policies are not enforced locally',
   'AWS::CloudWatch::Dashboard':
     'dashboards are not drawn locally; GetMetricData on endpoints.cloudwatch answers their queries',
+  // Code releases act only when a deploy updates an existing alias; the local runtime creates the
+  // alias from the template at every start, as CloudFormation does when it creates a stack.
+  'AWS::CodeDeploy::Application':
+    "code releases (CodeDeploy) shift an alias only when a deploy updates it; locally the alias starts at the template's version",
+  'AWS::CodeDeploy::DeploymentGroup':
+    "code releases (CodeDeploy) shift an alias only when a deploy updates it; locally the alias starts at the template's version",
+  'AWS::CodeDeploy::DeploymentConfig': 'traffic-shifting settings of code releases, which do not run locally',
 };
 
 export interface ResourceReport {

@@ -1,7 +1,8 @@
 // The predict function's HTTP adapter: API Gateway event in, proxy response out. Parsing and
 // error mapping live here so `core.ts` stays plain and the handler stays one line. After the
 // answer is shaped, the request is captured and its metrics written: both only log lines, and
-// neither can fail or hold up the prediction.
+// neither can fail or hold up the prediction. During a shadow release a copy of the request then
+// goes to the challenger (./shadow.ts), under the same rule.
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
@@ -12,6 +13,7 @@ import { DIMENSION, METRICS_NAMESPACE, PREDICTION_METRICS } from '../lib/metrics
 import { ModelName } from '../lib/schemas/model-name.ts';
 import { parsePredictRequest } from '../lib/schemas/predict-request.ts';
 import { type PredictPorts, type ScoredRequest, scoreRequest } from './core.ts';
+import type { ShadowDispatcher } from './shadow.ts';
 
 /** Decode the body as API Gateway hands it over (base64 for binary media types). */
 function bodyText(event: APIGatewayProxyEvent): string | null {
@@ -27,6 +29,8 @@ export interface PredictObservers {
   readonly emitMetrics?: (entries: readonly EmfEntry[]) => void;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /** Sends copies to the challenger during a shadow release. @default - no shadows */
+  readonly shadow?: ShadowDispatcher;
 }
 
 /** Build the Lambda handler around its ports; `logger` gets one structured line per request. */
@@ -40,8 +44,11 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
     metrics: values,
   });
 
-  /** Capture and count a served request; anything going wrong here is logged, never thrown. */
-  const observe = (scored: ScoredRequest, requestId: string, latencyMs: number) => {
+  /**
+   * Capture and count a served request; anything going wrong here is logged, never thrown.
+   * True when its capture records were written.
+   */
+  const observe = (scored: ScoredRequest, requestId: string, latencyMs: number): boolean => {
     const { result } = scored;
     const values: MetricValue[] = [
       { name: PREDICTION_METRICS.predictions, value: result.predictions.length, unit: 'Count' },
@@ -53,6 +60,7 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
       for (const p of result.predictions) sum += p.score;
       values.push({ name: PREDICTION_METRICS.meanScore, value: sum / result.predictions.length });
     }
+    let captured = false;
     if (observers.capture) {
       const outcome = observers.capture({
         requestId,
@@ -69,9 +77,10 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
       if ('error' in outcome) {
         logger.warn('capture failed; the prediction was answered', { requestId, error: outcome.error });
         values.push({ name: PREDICTION_METRICS.captureErrors, value: 1, unit: 'Count' });
-      }
+      } else captured = outcome.captured > 0;
     }
     emit([metrics(result.model, values)]);
+    return captured;
   };
   const emit = (entries: readonly EmfEntry[]) => {
     try {
@@ -88,6 +97,8 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
     const started = performance.now();
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     const model = event.pathParameters?.model;
+    // Started now, so a registry read overlaps scoring; only used once the answer is made.
+    const shadow = observers.shadow?.lookAhead();
     try {
       const request = parsePredictRequest(model, bodyText(event));
       const scored = await scoreRequest(request, ports);
@@ -106,7 +117,14 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
         { ...result, requestId },
         { 'x-model-version': String(result.version) },
       );
-      observe(scored, requestId, latencyMs);
+      const captured = observe(scored, requestId, latencyMs);
+      if (shadow && observers.shadow && request.kind === 'instances')
+        await observers.shadow.afterAnswer(shadow, {
+          requestId,
+          model: result.model,
+          instances: request.instances,
+          captured,
+        });
       return response;
     } catch (err) {
       const { response, unexpected } = errorResponse(err, requestId);

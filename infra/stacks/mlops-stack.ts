@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -11,6 +12,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { ArtifactStore } from '../constructs/artifact-store.ts';
 import { BatchScoring } from '../constructs/batch-scoring.ts';
+import { CodeRelease, pickAlarms, stampDeployRevision } from '../constructs/code-release.ts';
 import { DataStore } from '../constructs/data-store.ts';
 import { DriftMonitor } from '../constructs/drift-monitor.ts';
 import { InferenceCapture } from '../constructs/inference-capture.ts';
@@ -18,9 +20,11 @@ import { MlFunction } from '../constructs/ml-function.ts';
 import { ModelRegistry } from '../constructs/model-registry.ts';
 import { OnnxRuntimeLayer } from '../constructs/onnx-runtime-layer.ts';
 import { PredictionApi } from '../constructs/prediction-api.ts';
+import { ReleasePipeline } from '../constructs/release-pipeline.ts';
 import { RetrainingPipeline } from '../constructs/retraining-pipeline.ts';
 import { SecureBucket } from '../constructs/secure-bucket.ts';
 import { ServiceMonitoring } from '../constructs/service-monitoring.ts';
+import { ShadowRelease } from '../constructs/shadow-release.ts';
 import { TrainingPipeline } from '../constructs/training-pipeline.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -36,8 +40,22 @@ export interface LiveRouting {
 export interface MlopsStackProps extends StackProps {
   /** @default lambda.Architecture.X86_64 */
   readonly architecture?: lambda.Architecture;
-  /** @default - all traffic on the current version */
+  /**
+   * Only with `codeRelease: { enabled: false }`: CodeDeploy manages the alias's weights.
+   * @default - all traffic on the current version
+   */
   readonly liveRouting?: LiveRouting;
+  /**
+   * Code releases: a `cdk deploy` that changes the predict function shifts the `live` alias
+   * through CodeDeploy, judged by the served path's alarms (see CodeRelease).
+   * @default - enabled, LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES
+   */
+  readonly codeRelease?: {
+    /** @default true */
+    readonly enabled?: boolean;
+    /** @default codedeploy.LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES */
+    readonly deploymentConfig?: codedeploy.ILambdaDeploymentConfig;
+  };
   /** Requests per second per API key. @default 1000 */
   readonly apiRateLimit?: number;
   /** @default 2000 */
@@ -72,6 +90,8 @@ export const SEED_MODEL = {
 export class MlopsStack extends Stack {
   readonly predictFunction: MlFunction;
   readonly liveAlias: lambda.Alias;
+  /** Absent when code releases are off. */
+  readonly codeRelease?: CodeRelease;
   readonly trainingPipeline: TrainingPipeline;
   readonly alarmsTopic: sns.Topic;
   readonly batchScoring: BatchScoring;
@@ -84,6 +104,8 @@ export class MlopsStack extends Stack {
   readonly notificationsTopic: sns.Topic;
   readonly retraining: RetrainingPipeline;
   readonly driftMonitor: DriftMonitor;
+  readonly shadowRelease: ShadowRelease;
+  readonly releasePipeline: ReleasePipeline;
 
   constructor(scope: Construct, id: string, props: MlopsStackProps = {}) {
     super(scope, id, props);
@@ -93,6 +115,12 @@ export class MlopsStack extends Stack {
     if (props.liveRouting && !(props.liveRouting.weight > 0 && props.liveRouting.weight < 1)) {
       throw new Error(
         `liveRouting.weight must be between 0 and 1 exclusive (got ${props.liveRouting.weight})`,
+      );
+    }
+    const codeReleases = props.codeRelease?.enabled ?? true;
+    if (props.liveRouting && codeReleases) {
+      throw new Error(
+        `liveRouting (version ${props.liveRouting.version} at ${props.liveRouting.weight}) conflicts with code releases: CodeDeploy manages the live alias's weights; set codeRelease: { enabled: false } to route by hand`,
       );
     }
 
@@ -127,6 +155,8 @@ export class MlopsStack extends Stack {
     });
     this.registry.bindTo(this.predictFunction, 'read');
     this.artifacts.bindTo(this.predictFunction, 'read');
+    // A deploy rewrites the whole environment, dropping pins a model release left on $LATEST.
+    stampDeployRevision(this.predictFunction);
     this.liveAlias = new lambda.Alias(this, 'LiveAlias', {
       aliasName: 'live',
       version: this.predictFunction.currentVersion,
@@ -143,6 +173,14 @@ export class MlopsStack extends Stack {
             },
           ]
         : undefined,
+    });
+
+    // Shadow releases: the `shadow` alias, and the steps the release state machine runs for them.
+    this.shadowRelease = new ShadowRelease(this, 'ShadowRelease', {
+      predictFunction: this.predictFunction,
+      registry: this.registry,
+      data: this.data,
+      artifacts: this.artifacts,
     });
 
     this.alarmsTopic = new sns.Topic(this, 'AlarmsTopic', {
@@ -226,7 +264,9 @@ export class MlopsStack extends Stack {
       latencySlo: props.latencySlo,
       driftWindow: props.driftWindow,
       functions: [
-        { label: 'Predict', fn: this.predictFunction },
+        // The served path only: the `live` alias's metrics (Resource = fn:live), so a crashing
+        // shadow challenger on its own alias never pages as a served-path error.
+        { label: 'Predict', fn: this.liveAlias },
         { label: 'DriftCheck', fn: this.driftMonitor.driftCheckFunction },
       ],
       stateMachines: [
@@ -235,6 +275,28 @@ export class MlopsStack extends Stack {
       ],
       otherAlarms: [this.batchScoring.failureAlarm],
     });
+
+    // Model releases: canary ramps on the live alias, judged by the served path's alarms and a
+    // comparison of challenger and champion, rolled back at once on a breach.
+    this.releasePipeline = new ReleasePipeline(this, 'ReleasePipeline', {
+      predictFunction: this.predictFunction,
+      liveAlias: this.liveAlias,
+      registry: this.registry,
+      notificationsTopic: this.notificationsTopic,
+      alarms: ['PredictErrors', 'ApiServerErrorRate', 'ApiLatencyP99'].map((key) => {
+        const alarm = this.monitoring.alarms[key];
+        if (!alarm) throw new Error(`ServiceMonitoring has no ${key} alarm for the release pipeline`);
+        return alarm;
+      }),
+    });
+
+    if (codeReleases) {
+      this.codeRelease = new CodeRelease(this, 'CodeRelease', {
+        alias: this.liveAlias,
+        alarms: pickAlarms(this.monitoring.alarms),
+        deploymentConfig: props.codeRelease?.deploymentConfig,
+      });
+    }
 
     const outputs: Record<string, string> = {
       ApiUrl: this.api.url,
@@ -251,6 +313,10 @@ export class MlopsStack extends Stack {
       DriftCheckFunctionName: this.driftMonitor.driftCheckFunction.functionName,
       NotificationsTopicArn: this.notificationsTopic.topicArn,
       SeedDatasetUri: this.data.datasetUri(SEED_MODEL.prefix, SEED_MODEL.file),
+      ReleasePipelineArn: this.releasePipeline.stateMachine.stateMachineArn,
+      ReleaseAlarmNames: this.releasePipeline.alarmNames.join(','),
+      StartShadowFunctionName: this.shadowRelease.startShadowFunction.functionName,
+      FinishShadowFunctionName: this.shadowRelease.finishShadowFunction.functionName,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }

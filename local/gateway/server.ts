@@ -1,7 +1,8 @@
 // The local API Gateway and Lambda endpoint on one loopback port:
 //   /{stage}/…                      REST API routes from the template (Lambda proxy integration)
-//   /2015-03-31/functions/…/invocations   the Lambda Invoke API, so SDK clients and the CLI
-//                                          talk to local functions exactly as to AWS.
+//   /2015-03-31/functions/…   the Lambda API (Invoke, and the control plane: versions, aliases,
+//                             configuration), so SDK clients and the CLI talk to local
+//                             functions exactly as to AWS.
 //   POST / with x-amz-target: AWSStepFunctions.*   the Step Functions API, likewise.
 //   POST / with x-amz-target: GraniteServiceVersion20100801.*   the CloudWatch API (alarms, metrics).
 // Requests to a REST API stage are counted as AWS/ApiGateway metrics when a metrics sink is given.
@@ -15,7 +16,7 @@ import { FunctionError } from '../lambda/function-runtime.ts';
 import type { LambdaService } from '../lambda/lambda-service.ts';
 import type { LocalStepFunctions } from '../stepfunctions/local-step-functions.ts';
 import type { AccessLog } from './access-log.ts';
-import { INVOKE_API_PREFIX, invokeApi, LAMBDA_PAYLOAD_LIMIT } from './invoke-api.ts';
+import { invokeApi, isLambdaApiPath, LAMBDA_PAYLOAD_LIMIT } from './invoke-api.ts';
 import { parseProxyResponse } from './proxy-response.ts';
 import {
   header,
@@ -116,7 +117,7 @@ class Gateway {
         cloudWatchApi(this.options.cloudWatch, req, (status, body, headers) =>
           ex.finish(status, body, headers),
         ).catch((err: unknown) => ex.fail(err));
-      else if (url.pathname.startsWith(INVOKE_API_PREFIX))
+      else if (isLambdaApiPath(url.pathname))
         invokeApi(this.options.lambda, req, url, (status, body, headers) =>
           ex.finish(status, body, headers),
         ).catch((err: unknown) => ex.fail(err));

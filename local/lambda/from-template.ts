@@ -1,10 +1,13 @@
 // Registers a stack's Lambda functions, published versions and aliases (with their routing
-// weights) with the local Lambda service.
+// weights) with the local Lambda service, each with a digest of its template definition so a
+// restart can tell a new deploy (a changed template) from a plain restart.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResourceReport } from '../resource-support.ts';
 import type { StackResolution } from '../stack-resolution.ts';
 import { refOf } from '../template/cfn-template.ts';
 import { type AssemblyStack, findAsset } from '../template/cloud-assembly.ts';
+import { handlerParts } from './function-configuration.ts';
 import type { LambdaService } from './lambda-service.ts';
 
 export interface FunctionWiring {
@@ -31,34 +34,48 @@ export function registerFunctions(stack: AssemblyStack, wiring: FunctionWiring):
       report.warnings.push(`${logicalId}: its code asset is not in cdk.out; not started`);
       continue;
     }
-    const [file = 'index', handlerName = 'handler'] = String(p.Handler ?? 'index.handler').split('.');
+    const handler = String(p.Handler ?? 'index.handler');
+    const { file, exportName: handlerName } = handlerParts(handler);
     const functionName = resolution.physical.get(logicalId) ?? logicalId;
     const variables = resolve(
       (p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
     ) as Record<string, unknown>;
-    lambda.addFunction({
-      logicalId,
-      functionName,
-      bundleFile: join(asset.path, `${file}.js`),
-      handlerName,
-      environment: {
-        ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
-        ...wiring.sdkEnvironment,
-        AWS_LAMBDA_FUNCTION_NAME: functionName,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p.MemorySize ?? 128),
-        LAMBDA_TASK_ROOT: asset.path,
+    const description = text(resolve, p.Description);
+    const runtime = text(resolve, p.Runtime);
+    const role = text(resolve, p.Role);
+    lambda.addFunction(
+      {
+        logicalId,
+        functionName,
+        bundleFile: join(asset.path, `${file}.js`),
+        handlerName,
+        environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
+        platformEnvironment: {
+          ...wiring.sdkEnvironment,
+          AWS_LAMBDA_FUNCTION_NAME: functionName,
+          LAMBDA_TASK_ROOT: asset.path,
+        },
+        memorySize: Number(p.MemorySize ?? 128),
+        timeoutSeconds: Number(p.Timeout ?? 3),
+        logDir: wiring.logDir,
       },
-      memorySize: Number(p.MemorySize ?? 128),
-      timeoutSeconds: Number(p.Timeout ?? 3),
-      logDir: wiring.logDir,
-    });
+      {
+        handler,
+        ...(description === undefined ? {} : { description }),
+        ...(runtime === undefined ? {} : { runtime }),
+        ...(role === undefined ? {} : { role }),
+        ...(Array.isArray(p.Architectures) ? { architectures: p.Architectures.map(String) } : {}),
+        fingerprint: definitionDigest(r),
+      },
+    );
     functions[logicalId] = functionName;
   }
 
   for (const [logicalId, r] of Object.entries(resources)) {
     if (r.Type !== 'AWS::Lambda::Version') continue;
     const fn = resolution.physical.get(refOf(r.Properties?.FunctionName));
-    if (fn && lambda.hasFunction(fn)) lambda.addVersion(fn, resolution.versionNumbers.get(logicalId) ?? '1');
+    if (fn && lambda.hasFunction(fn))
+      lambda.addVersion(fn, resolution.versionNumbers.get(logicalId) ?? '1', 'template');
   }
 
   for (const [logicalId, r] of Object.entries(resources)) {
@@ -73,21 +90,44 @@ export function registerFunctions(stack: AssemblyStack, wiring: FunctionWiring):
       version: String(resolve(w.FunctionVersion)).split(':').pop() ?? '',
       weight: Number(w.FunctionWeight),
     }));
-    const known = new Set(resolution.versionNumbers.values());
-    for (const { version } of additionalVersions) {
-      if (!known.has(version)) {
-        // Published by an earlier deploy: locally it exists, but with today's code and configuration.
+    const primary = String(resolve(p.FunctionVersion)).split(':').pop() ?? '';
+    const description = text(resolve, p.Description);
+    try {
+      for (const version of [primary, ...additionalVersions.map((a) => a.version)]) {
+        if (version === '$LATEST' || lambda.hasVersion(fn, version)) continue;
+        // Published by an earlier deploy: locally it exists, but with today's code and configuration
+        // (unless a version published locally under that number is restored from the saved state).
         report.warnings.push(
           `${logicalId}: version ${version} is not in this template; locally it runs the current code and configuration`,
         );
+        lambda.addVersion(fn, version, 'declared');
       }
-      lambda.addVersion(fn, version);
+      lambda.setAlias(
+        String(p.Name),
+        { functionName: fn, version: primary, additionalVersions },
+        {
+          ...(description === undefined ? {} : { description }),
+          fingerprint: definitionDigest(r),
+        },
+      );
+    } catch (err) {
+      report.warnings.push(`${logicalId}: alias not set up locally: ${(err as Error).message}`);
     }
-    lambda.setAlias(String(p.Name), {
-      functionName: fn,
-      version: String(resolve(p.FunctionVersion)),
-      additionalVersions,
-    });
   }
   return functions;
+}
+
+/** Digest of a resource's template definition: it changes when a new synth changes the resource. */
+export function definitionDigest(resource: unknown): string {
+  return createHash('sha256').update(JSON.stringify(resource)).digest('hex');
+}
+
+/** A string property as resolved, or undefined (shown by the Lambda API only: nothing fails on it). */
+function text(resolve: (value: unknown) => unknown, value: unknown): string | undefined {
+  try {
+    const resolved = resolve(value);
+    return typeof resolved === 'string' ? resolved : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -37,7 +37,13 @@ export interface FunctionConfig {
   readonly bundleFile: string;
   /** Export name, e.g. `handler` for `index.handler`. */
   readonly handlerName: string;
+  /** The function's own environment variables (its configuration's Environment.Variables). */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Variables the platform sets for every version of the function (SDK endpoints and settings,
+   * runtime variables); they win over `environment`, as Lambda's reserved variables do.
+   */
+  readonly platformEnvironment?: Readonly<Record<string, string>>;
   readonly memorySize: number;
   readonly timeoutSeconds: number;
   /** Folder for this function's log file (the local CloudWatch log group). */
@@ -103,7 +109,12 @@ class Environment {
     logForwarding?: LogForwarding,
   ) {
     this.worker = new Worker(WORKER_RUNTIME, {
-      env: { ...config.environment, AWS_LAMBDA_FUNCTION_VERSION: version },
+      env: {
+        ...config.environment,
+        ...config.platformEnvironment,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
+        AWS_LAMBDA_FUNCTION_VERSION: version,
+      },
       workerData: {
         bundleFile: config.bundleFile,
         handlerName: config.handlerName,
@@ -259,6 +270,9 @@ export class FunctionRuntime {
   private readonly environments: Environment[] = [];
   private readonly maxConcurrency: number;
   private closed = false;
+  /** Invocations taken and not answered yet (including those waiting for a cold start). */
+  private active = 0;
+  private drained: (() => void) | undefined;
   private readonly reaper: NodeJS.Timeout;
 
   constructor(
@@ -289,15 +303,30 @@ export class FunctionRuntime {
   /** Invoke synchronously (RequestResponse); rejects with FunctionError when the handler fails. */
   async invoke(event: unknown, options: { requestId?: string; invokedArn?: string } = {}): Promise<unknown> {
     if (this.closed) throw new Error(`${this.config.functionName} is shut down`);
-    const env = this.pick();
-    await env.ready;
-    return env.invoke(
-      event,
-      options.requestId ?? randomUUID(),
-      options.invokedArn ?? `arn:aws:lambda:local:000000000000:function:${this.config.functionName}`,
-      this.config.timeoutSeconds * 1000,
-      this.config.functionName,
-    );
+    this.active++;
+    try {
+      const env = this.pick();
+      await env.ready;
+      return await env.invoke(
+        event,
+        options.requestId ?? randomUUID(),
+        options.invokedArn ?? `arn:aws:lambda:local:000000000000:function:${this.config.functionName}`,
+        this.config.timeoutSeconds * 1000,
+        this.config.functionName,
+      );
+    } finally {
+      if (--this.active === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * Let the invocations already taken finish, then shut down (a configuration replaced by a
+   * newer one: like Lambda, the old environments finish their work and are not reused). The
+   * caller must have stopped sending new invocations here.
+   */
+  async drain(): Promise<void> {
+    if (this.active > 0) await new Promise<void>((done) => (this.drained = done));
+    await this.close();
   }
 
   /** Environments alive now (the function's current concurrency). */

@@ -1,13 +1,44 @@
-// The local Lambda service: functions, their published versions and aliases (with routing
-// weights), resolved from the template. Invocations name a function, version or alias the way
-// the Lambda API does (name, `name:qualifier`, or an ARN). Faults can be injected per function,
-// so tests and drills see throttles and failures the way callers on AWS would.
+// The local Lambda service: functions, their published versions (each with its own code and
+// configuration snapshot) and aliases with routing weights, first as the template declares
+// them, then as the Lambda API changes them (UpdateFunctionConfiguration, PublishVersion,
+// UpdateAlias …), kept across restarts in `<dataDir>/lambda/state.json`. Invocations name a
+// function, version or alias the way the Lambda API does (name, `name:qualifier`, or an ARN);
+// an alias is drawn per invocation, so a change applies from the next request while those in
+// flight finish on the version they started on. Faults can be injected per function or per
+// version, so tests and drills see throttles and failures the way callers on AWS would.
+import {
+  type AliasChange,
+  type AliasChangeCause,
+  type AliasRouting,
+  drawVersion,
+  routedVersions,
+} from './alias-routing.ts';
+import { InvalidParameterValueException, ResourceNotFound, TooManyRequestsException } from './errors.ts';
+import { FaultTable, type InjectedFault } from './fault-injection.ts';
+import {
+  type ConfigurationUpdate,
+  type FunctionMetadata,
+  runtimeConfig,
+  type VersionConfiguration,
+} from './function-configuration.ts';
 import {
   type FunctionConfig,
   FunctionError,
   FunctionRuntime,
   type LogForwarding,
 } from './function-runtime.ts';
+import {
+  type AliasEntry,
+  type AliasUpdate,
+  FunctionVersions,
+  type NewAlias,
+  type PublishOptions,
+} from './function-versions.ts';
+import { readState, restoreFunction, writeState } from './lambda-state.ts';
+
+export type { AliasChange, AliasRouting } from './alias-routing.ts';
+export { ResourceNotFound, TooManyRequestsException } from './errors.ts';
+export type { InjectedFault } from './fault-injection.ts';
 
 /** Receives the log lines of every function that contain `marker`. */
 export interface LogListener {
@@ -36,36 +67,49 @@ export interface InvocationMetricsSink {
   ): void;
 }
 
-/** `live` → version "1" plus, during a canary, version "2" at weight 0.05. */
-export interface AliasRouting {
+/** A function version as the Lambda API answers for it. */
+export interface FunctionView {
   readonly functionName: string;
-  readonly version: string;
-  readonly additionalVersions: ReadonlyArray<{ readonly version: string; readonly weight: number }>;
+  /** What the function ARN is qualified with in the answer (undefined: the unqualified ARN). */
+  readonly arnQualifier: string | undefined;
+  readonly config: VersionConfiguration;
+}
+
+export interface LambdaServiceOptions {
+  /** Where restore notes and failed asynchronous invocations are logged. @default nothing */
+  readonly log?: (line: string) => void;
 }
 
 /**
- * A failure `invoke` answers instead of running the handler: `throttle` is Lambda's 429
- * (`TooManyRequestsException`), `error` a handler failure with that Lambda error payload.
+ * Split a function reference into name and qualifier (version or alias): a name, `name:qualifier`,
+ * a full ARN or a partial one (`123456789012:function:name[:qualifier]`).
  */
-export type InjectedFault =
-  | { readonly kind: 'throttle' }
-  | { readonly kind: 'error'; readonly errorType: string; readonly errorMessage: string };
-
-/** Split a function reference into name and qualifier (version or alias). */
 export function parseFunctionRef(ref: string): { name: string; qualifier?: string } {
-  const arn = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)(?::([^:]+))?$/.exec(ref);
+  const arn = /^(?:arn:[^:]+:lambda:[^:]*:)?\d{12}:function:([^:]+)(?::([^:]+))?$/.exec(ref);
   if (arn?.[1]) return { name: arn[1], ...(arn[2] ? { qualifier: arn[2] } : {}) };
+  const full = /^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)(?::([^:]+))?$/.exec(ref);
+  if (full?.[1]) return { name: full[1], ...(full[2] ? { qualifier: full[2] } : {}) };
   const [name = ref, qualifier] = ref.split(':');
   return { name, ...(qualifier ? { qualifier } : {}) };
 }
 
+/** The version an invocation runs, and how the caller named it. */
+interface Target {
+  readonly name: string;
+  readonly version: string;
+  readonly qualifier: string | undefined;
+}
+
 export class LambdaService {
-  private readonly configs = new Map<string, FunctionConfig>();
-  private readonly versions = new Map<string, Set<string>>();
-  private readonly aliases = new Map<string, AliasRouting>();
+  private readonly functions = new Map<string, FunctionVersions>();
+  /** `name:version` → its execution environments. */
   private readonly runtimes = new Map<string, FunctionRuntime>();
-  /** Function name → the fault its invocations get, and how many more (undefined: all). */
-  private readonly faults = new Map<string, { fault: InjectedFault; remaining: number | undefined }>();
+  /** Runtimes of replaced configurations, finishing what they were given. */
+  private readonly retiring = new Set<FunctionRuntime>();
+  private readonly faults = new FaultTable();
+  private readonly aliasListeners: Array<(change: AliasChange) => void> = [];
+  private readonly log: (line: string) => void;
+  private stateFile: string | undefined;
 
   private metricsSink: InvocationMetricsSink | undefined;
 
@@ -87,7 +131,12 @@ export class LambdaService {
   };
 
   /** @param random routing draw in [0, 1); seedable so tests can check splits. */
-  constructor(private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly random: () => number = Math.random,
+    options: LambdaServiceOptions = {},
+  ) {
+    this.log = options.log ?? (() => undefined);
+  }
 
   /**
    * Hand log lines containing `listener.marker` to it, from every function (local CloudWatch
@@ -104,48 +153,187 @@ export class LambdaService {
     this.metricsSink = sink;
   }
 
-  addFunction(config: FunctionConfig): void {
-    this.configs.set(config.functionName, config);
-    this.versions.set(config.functionName, new Set(['$LATEST']));
+  /** Call `listener` on every alias change (template, restore, Lambda API); returns the unsubscribe. */
+  onAliasChange(listener: (change: AliasChange) => void): () => void {
+    this.aliasListeners.push(listener);
+    return () => {
+      const i = this.aliasListeners.indexOf(listener);
+      if (i >= 0) this.aliasListeners.splice(i, 1);
+    };
   }
 
-  /** Record a published version (its code and configuration equal the function's here). */
-  addVersion(functionName: string, version: string): void {
-    this.versions.get(functionName)?.add(version);
+  /** Register a function; `config.environment` is its own variables (what the API shows). */
+  addFunction(config: FunctionConfig, meta: FunctionMetadata = {}): void {
+    this.functions.set(config.functionName, new FunctionVersions(config, meta));
   }
 
-  setAlias(aliasName: string, routing: AliasRouting): void {
-    this.aliases.set(`${routing.functionName}:${aliasName}`, routing);
+  /**
+   * Record a version the template declares: `template` for an `AWS::Lambda::Version` (a snapshot
+   * of the function as deployed), `declared` for one an alias names that an earlier deploy
+   * published (locally: the current code and configuration).
+   */
+  addVersion(functionName: string, version: string, origin: 'template' | 'declared' = 'template'): void {
+    this.fn(functionName).addDeployedVersion(version, origin);
+  }
+
+  /** Set an alias as the template declares it. */
+  setAlias(
+    aliasName: string,
+    routing: AliasRouting,
+    opts: { description?: string; fingerprint?: string } = {},
+  ): void {
+    const fv = this.fn(routing.functionName);
+    const previous = fv.alias(aliasName);
+    const current = fv.setDeployedAlias(aliasName, routing, opts);
+    this.aliasChanged(fv, previous, current, 'template');
   }
 
   getAlias(functionName: string, aliasName: string): AliasRouting | undefined {
-    return this.aliases.get(`${functionName}:${aliasName}`);
+    const alias = this.functions.get(functionName)?.alias(aliasName);
+    return alias && routingOf(alias);
   }
 
   functionNames(): string[] {
-    return [...this.configs.keys()];
+    return [...this.functions.keys()];
   }
 
   hasFunction(name: string): boolean {
-    return this.configs.has(name);
+    return this.functions.has(name);
   }
+
+  /** True when `functionName` has `version` (`$LATEST` or a published number). */
+  hasVersion(functionName: string, version: string): boolean {
+    return this.functions.get(functionName)?.version(version) !== undefined;
+  }
+
+  /**
+   * Reconcile with the state an earlier run saved in `file` (see lambda-state.ts), then save
+   * there after every change. Call once, after every function, version and alias of the
+   * template is registered. Returns what it logged.
+   */
+  restoreState(file: string): string[] {
+    const { state, messages } = readState(file);
+    for (const fv of this.functions.values()) {
+      const saved = state?.functions[fv.functionName];
+      if (!saved) continue;
+      const outcome = restoreFunction(fv, saved);
+      messages.push(...outcome.messages);
+      for (const version of outcome.replacedVersions) this.retire(fv.functionName, version);
+      for (const { aliasName, previous } of outcome.aliasChanges) {
+        const current = fv.alias(aliasName);
+        if (current)
+          this.emitAliasChange({ ...changeBase(fv, aliasName, previous, current), cause: 'restored' });
+      }
+    }
+    for (const name of Object.keys(state?.functions ?? {}))
+      if (!this.functions.has(name))
+        messages.push(`${name}: no longer in the template; its saved versions and aliases are dropped`);
+    this.stateFile = file;
+    this.save();
+    for (const line of messages) this.log(`[lambda] ${line}`);
+    return messages;
+  }
+
+  // ---- Lambda API (control plane) -------------------------------------------------------------
+
+  /** Every function's $LATEST (ListFunctions). */
+  listFunctions(): FunctionView[] {
+    return [...this.functions.values()]
+      .sort((a, b) => a.functionName.localeCompare(b.functionName))
+      .map((fv) => ({ functionName: fv.functionName, arnQualifier: undefined, config: fv.latest }));
+  }
+
+  /**
+   * GetFunctionConfiguration: `ref` names the function (optionally qualified); `qualifier` is a
+   * version or alias (for an alias: its primary version's configuration).
+   */
+  getFunctionConfiguration(ref: string, qualifier?: string): FunctionView {
+    const { fv, qualifier: q } = this.lookup(ref, qualifier);
+    if (q === undefined) return { functionName: fv.functionName, arnQualifier: undefined, config: fv.latest };
+    const alias = fv.alias(q);
+    const config = fv.version(alias ? alias.version : q);
+    if (!config) throw new ResourceNotFound(`Function not found: ${fv.functionName}:${q}`);
+    return { functionName: fv.functionName, arnQualifier: q, config };
+  }
+
+  /** ListVersionsByFunction: $LATEST, then the published versions oldest first. */
+  listVersions(ref: string): FunctionView[] {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    return [fv.latest, ...fv.publishedVersions()].map((config) => ({
+      functionName: fv.functionName,
+      arnQualifier: config.version,
+      config,
+    }));
+  }
+
+  /**
+   * UpdateFunctionConfiguration ($LATEST only). Invocations of $LATEST from now on start new
+   * environments with the new configuration; those in flight finish on the old ones.
+   */
+  updateFunctionConfiguration(ref: string, update: ConfigurationUpdate, revisionId?: string): FunctionView {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    const config = fv.updateLatest(update, revisionId);
+    this.retire(fv.functionName, '$LATEST');
+    this.save();
+    return { functionName: fv.functionName, arnQualifier: undefined, config };
+  }
+
+  /** PublishVersion; an unchanged $LATEST gives the last version again. */
+  publishVersion(ref: string, opts: PublishOptions = {}): FunctionView & { created: boolean } {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    const { config, created } = fv.publish(opts);
+    if (created) {
+      this.save();
+      this.log(`[lambda] ${fv.functionName}: published version ${config.version}`);
+    }
+    return { functionName: fv.functionName, arnQualifier: config.version, config, created };
+  }
+
+  getAliasConfiguration(ref: string, aliasName: string): AliasEntry {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    const alias = fv.alias(aliasName);
+    if (!alias) throw new ResourceNotFound(`Alias not found: ${fv.functionName}:${aliasName}`);
+    return alias;
+  }
+
+  /** ListAliases, optionally only those whose primary version is `functionVersion`. */
+  listAliases(ref: string, functionVersion?: string): AliasEntry[] {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    return fv.aliases().filter((a) => functionVersion === undefined || a.version === functionVersion);
+  }
+
+  createAlias(ref: string, input: NewAlias): AliasEntry {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    const current = fv.createAlias(input);
+    this.save();
+    this.aliasChanged(fv, undefined, current, 'api');
+    return current;
+  }
+
+  /** UpdateAlias: the next invocation of the alias draws against the new routing. */
+  updateAlias(ref: string, aliasName: string, update: AliasUpdate): AliasEntry {
+    const { fv } = this.lookup(ref, undefined, 'unqualified');
+    const { previous, current } = fv.updateAlias(aliasName, update);
+    this.save();
+    this.aliasChanged(fv, previous, current, 'api');
+    return current;
+  }
+
+  // ---- Invocations (data plane) ---------------------------------------------------------------
 
   /** The version an invocation of `ref` runs, drawing against alias weights. */
   resolveVersion(ref: string): { name: string; version: string } {
+    const { name, version } = this.resolve(ref);
+    return { name, version };
+  }
+
+  /** Throw ResourceNotFound unless `ref` names a function, version or alias that exists (no draw). */
+  assertInvocable(ref: string): void {
     const { name, qualifier = '$LATEST' } = parseFunctionRef(ref);
-    if (!this.configs.has(name)) throw new ResourceNotFound(`Function not found: ${name}`);
-    const alias = this.aliases.get(`${name}:${qualifier}`);
-    if (!alias) {
-      if (!this.versions.get(name)?.has(qualifier))
-        throw new ResourceNotFound(`Function not found: ${name}:${qualifier}`);
-      return { name, version: qualifier };
-    }
-    let draw = this.random();
-    for (const extra of alias.additionalVersions) {
-      if (draw < extra.weight) return { name, version: extra.version };
-      draw -= extra.weight;
-    }
-    return { name, version: alias.version };
+    const fv = this.functions.get(name);
+    if (!fv) throw new ResourceNotFound(`Function not found: ${name}`);
+    if (!fv.alias(qualifier) && !fv.version(qualifier))
+      throw new ResourceNotFound(`Function not found: ${name}:${qualifier}`);
   }
 
   /** Invoke synchronously; rejects with FunctionError when the handler fails. */
@@ -154,53 +342,48 @@ export class LambdaService {
     event: unknown,
     requestId?: string,
   ): Promise<{ version: string; result: unknown }> {
-    const { name, version } = this.resolveVersion(ref);
-    if (this.metricsSink) return this.invokeMeasured(this.metricsSink, ref, name, version, event, requestId);
-    if (this.faults.size > 0) this.applyFault(name);
-    const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
-    return { version, result };
-  }
-
-  /** `invoke` with its outcome and duration reported to the metrics sink. */
-  private async invokeMeasured(
-    sink: InvocationMetricsSink,
-    ref: string,
-    name: string,
-    version: string,
-    event: unknown,
-    requestId: string | undefined,
-  ): Promise<{ version: string; result: unknown }> {
-    const { qualifier } = parseFunctionRef(ref);
-    const started = performance.now();
-    let outcome: InvocationOutcome = 'error';
-    try {
-      if (this.faults.size > 0) this.applyFault(name);
-      const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
-      outcome = 'success';
-      return { version, result };
-    } catch (err) {
-      if (err instanceof TooManyRequestsException) outcome = 'throttle';
-      throw err;
-    } finally {
-      try {
-        sink.onInvocation(name, qualifier, version, outcome, performance.now() - started);
-      } catch {
-        // Metrics never fail an invocation.
-      }
-    }
+    return this.run(this.resolve(ref), ref, event, requestId);
   }
 
   /**
-   * Make invocations of `functionName` (a name or ARN; every version and alias) fail with
-   * `fault` instead of running: the next `opts.times` invocations, or all of them until
-   * `clearFaults()`. A new fault for the same function replaces the previous one.
+   * Invoke asynchronously (InvocationType Event): resolves the alias now, runs in the background
+   * and logs a failure instead of throwing it. Throws ResourceNotFound at once for a bad `ref`.
+   * Returns the version drawn.
    */
-  injectFault(functionName: string, fault: InjectedFault, opts: { times?: number } = {}): void {
-    const { name } = parseFunctionRef(functionName);
-    if (!this.configs.has(name)) throw new ResourceNotFound(`Function not found: ${name}`);
-    if (opts.times !== undefined && !(Number.isInteger(opts.times) && opts.times > 0))
-      throw new RangeError(`times must be a positive integer, got ${opts.times}`);
-    this.faults.set(name, { fault, remaining: opts.times });
+  invokeAsync(ref: string, event: unknown, requestId?: string): { version: string } {
+    const target = this.resolve(ref);
+    this.run(target, ref, event, requestId).catch((err: unknown) => {
+      const detail =
+        err instanceof FunctionError
+          ? `${err.payload.errorType}: ${err.payload.errorMessage}`
+          : `${(err as Error)?.name}: ${(err as Error)?.message}`;
+      this.log(
+        `[lambda] ${target.name}:${target.qualifier ?? '$LATEST'} asynchronous invocation on version ${target.version} failed: ${detail}`,
+      );
+    });
+    return { version: target.version };
+  }
+
+  /**
+   * Make invocations fail with `fault` instead of running: `ref` is a function (every version
+   * and alias) or `name:version` (only invocations resolved to that version, whichever alias
+   * they came through). The next `opts.times` invocations, or all of them until
+   * `clearFaults()`. A new fault for the same target replaces the previous one.
+   */
+  injectFault(ref: string, fault: InjectedFault, opts: { times?: number } = {}): void {
+    const { name, qualifier } = parseFunctionRef(ref);
+    const fv = this.fn(name);
+    if (qualifier !== undefined && !fv.version(qualifier)) {
+      if (fv.alias(qualifier))
+        throw new InvalidParameterValueException(
+          `${name}:${qualifier} is an alias: faults are injected per version (name one of ${[
+            '$LATEST',
+            ...fv.publishedVersions().map((v) => v.version),
+          ].join(', ')}) or per function`,
+        );
+      throw new ResourceNotFound(`Function not found: ${name}:${qualifier}`);
+    }
+    this.faults.set(name, qualifier, fault, opts.times);
   }
 
   /** Remove every injected fault. */
@@ -211,45 +394,160 @@ export class LambdaService {
   /** Start environments ahead of traffic for every version `ref` can route to. */
   async prewarm(ref: string, count: number): Promise<void> {
     const { name, qualifier = '$LATEST' } = parseFunctionRef(ref);
-    const alias = this.aliases.get(`${name}:${qualifier}`);
-    const versions = alias ? [alias.version, ...alias.additionalVersions.map((v) => v.version)] : [qualifier];
+    const alias = this.fn(name).alias(qualifier);
+    const versions = alias ? routedVersions(alias) : [qualifier];
     await Promise.all(versions.map((v) => this.runtime(name, v).prewarm(count)));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.runtimes.values()].map((r) => r.close()));
+    const runtimes = [...this.runtimes.values(), ...this.retiring];
     this.runtimes.clear();
+    this.retiring.clear();
+    await Promise.all(runtimes.map((r) => r.close()));
   }
 
-  /** Throw the fault injected for `name`, counting it down; nothing when there is none. */
-  private applyFault(name: string): void {
-    const entry = this.faults.get(name);
-    if (!entry) return;
-    if (entry.remaining !== undefined && --entry.remaining <= 0) this.faults.delete(name);
-    const { fault } = entry;
-    if (fault.kind === 'throttle') throw new TooManyRequestsException('Rate Exceeded.');
-    throw new FunctionError({ errorType: fault.errorType, errorMessage: fault.errorMessage }, name);
+  // ---- internals ------------------------------------------------------------------------------
+
+  private fn(name: string): FunctionVersions {
+    const fv = this.functions.get(name);
+    if (!fv) throw new ResourceNotFound(`Function not found: ${name}`);
+    return fv;
+  }
+
+  /**
+   * The function `ref` names and the qualifier asked for, where the name may carry one
+   * (`name:3`) and the request another: they must agree, as Lambda requires.
+   */
+  private lookup(
+    ref: string,
+    qualifier: string | undefined,
+    mode: 'any' | 'unqualified' = 'any',
+  ): { fv: FunctionVersions; qualifier: string | undefined } {
+    const parsed = parseFunctionRef(ref);
+    const fv = this.fn(parsed.name);
+    if (parsed.qualifier !== undefined && qualifier !== undefined && parsed.qualifier !== qualifier)
+      throw new InvalidParameterValueException(
+        `The derived qualifier from the function name (${parsed.qualifier}) does not match the specified qualifier (${qualifier}).`,
+      );
+    const q = parsed.qualifier ?? qualifier;
+    if (mode === 'unqualified' && q !== undefined && q !== '$LATEST')
+      throw new InvalidParameterValueException(
+        `This operation applies to the function (its $LATEST): give the function name without a qualifier (got ${ref})`,
+      );
+    return { fv, qualifier: mode === 'unqualified' ? undefined : q };
+  }
+
+  private resolve(ref: string): Target {
+    const { name, qualifier } = parseFunctionRef(ref);
+    const fv = this.functions.get(name);
+    if (!fv) throw new ResourceNotFound(`Function not found: ${name}`);
+    const q = qualifier ?? '$LATEST';
+    const alias = fv.alias(q);
+    if (alias) return { name, version: drawVersion(alias, this.random()), qualifier };
+    if (!fv.version(q)) throw new ResourceNotFound(`Function not found: ${name}:${q}`);
+    return { name, version: q, qualifier };
+  }
+
+  private async run(
+    target: Target,
+    ref: string,
+    event: unknown,
+    requestId: string | undefined,
+  ): Promise<{ version: string; result: unknown }> {
+    const { name, version } = target;
+    const sink = this.metricsSink;
+    if (!sink) {
+      if (this.faults.size > 0) this.faults.apply(name, version);
+      const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
+      return { version, result };
+    }
+    const started = performance.now();
+    let outcome: InvocationOutcome = 'error';
+    try {
+      if (this.faults.size > 0) this.faults.apply(name, version);
+      const result = await this.runtime(name, version).invoke(event, { requestId, invokedArn: ref });
+      outcome = 'success';
+      return { version, result };
+    } catch (err) {
+      if (err instanceof TooManyRequestsException) outcome = 'throttle';
+      throw err;
+    } finally {
+      try {
+        sink.onInvocation(name, target.qualifier, version, outcome, performance.now() - started);
+      } catch {
+        // Metrics never fail an invocation.
+      }
+    }
   }
 
   private runtime(name: string, version: string): FunctionRuntime {
     const key = `${name}:${version}`;
     let runtime = this.runtimes.get(key);
     if (!runtime) {
-      const config = this.configs.get(name);
-      if (!config) throw new ResourceNotFound(`Function not found: ${name}`);
-      runtime = new FunctionRuntime(config, version, this.logForwarding);
+      const fv = this.fn(name);
+      const config = fv.version(version);
+      if (!config) throw new ResourceNotFound(`Function not found: ${key}`);
+      runtime = new FunctionRuntime(runtimeConfig(fv.base, config), version, this.logForwarding);
       this.runtimes.set(key, runtime);
     }
     return runtime;
   }
+
+  /** A version's configuration was replaced: its environments finish their work and stop. */
+  private retire(name: string, version: string): void {
+    const key = `${name}:${version}`;
+    const old = this.runtimes.get(key);
+    if (!old) return;
+    this.runtimes.delete(key);
+    this.retiring.add(old);
+    old
+      .drain()
+      .catch(() => undefined) // stopping threads has nothing left to report
+      .finally(() => this.retiring.delete(old));
+  }
+
+  private save(): void {
+    if (this.stateFile) writeState(this.stateFile, this.functions.values());
+  }
+
+  private aliasChanged(
+    fv: FunctionVersions,
+    previous: AliasEntry | undefined,
+    current: AliasEntry,
+    cause: AliasChangeCause,
+  ): void {
+    this.emitAliasChange({ ...changeBase(fv, current.name, previous, current), cause });
+  }
+
+  private emitAliasChange(change: AliasChange): void {
+    for (const listener of this.aliasListeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure is its own: the change is made.
+      }
+    }
+  }
 }
 
-/** Lambda's 404 for an unknown function, version or alias. */
-export class ResourceNotFound extends Error {
-  override readonly name = 'ResourceNotFoundException';
+function routingOf(alias: AliasRouting): AliasRouting {
+  return {
+    functionName: alias.functionName,
+    version: alias.version,
+    additionalVersions: alias.additionalVersions.map((a) => ({ version: a.version, weight: a.weight })),
+  };
 }
 
-/** Lambda's 429: the function's concurrency (here: an injected throttle) refused the invocation. */
-export class TooManyRequestsException extends Error {
-  override readonly name = 'TooManyRequestsException';
+function changeBase(
+  fv: FunctionVersions,
+  aliasName: string,
+  previous: AliasRouting | undefined,
+  current: AliasRouting,
+): Omit<AliasChange, 'cause'> {
+  return {
+    functionName: fv.functionName,
+    aliasName,
+    previous: previous && routingOf(previous),
+    current: routingOf(current),
+  };
 }

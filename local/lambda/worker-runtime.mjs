@@ -99,17 +99,43 @@ function contextFor(message) {
 /**
  * Send this environment's stdout and stderr to `file`, batching writes: what a handler logs is
  * kept (flushed at the end of each tick and on exit), without a message to the main thread
- * or a syscall per line. Lines containing one of `markers` are also posted to the main thread
- * (one message per flush): what the platform reads from logs, such as embedded metrics and
- * lines a log subscription delivers. Returns the flush.
+ * or a syscall per line. Lines containing one of `markers` are also posted to the main thread,
+ * in batches (every FORWARD_INTERVAL_MS or FORWARD_MAX_LINES lines, and on flush): what the
+ * platform reads from logs, such as embedded metrics and lines a log subscription delivers.
+ * A message per tick would cost the main thread, which also serves the gateway, about one
+ * message per request under load. Returns the flush (file and forwarded lines).
  */
 function installLogSink(file, markers) {
+  // Forwarded lines wait at most this long, so one message carries many requests' lines...
+  const FORWARD_INTERVAL_MS = 50;
+  // ... or until this many wait (bounds a message, and the main thread's work on it).
+  const FORWARD_MAX_LINES = 64;
   const fd = openSync(file, 'a');
   let pending = [];
   let scheduled = false;
+  let forwarding = [];
+  let forwardTimer;
+  const forwardNow = () => {
+    if (forwardTimer !== undefined) clearTimeout(forwardTimer);
+    forwardTimer = undefined;
+    if (forwarding.length === 0) return;
+    const lines = forwarding;
+    forwarding = [];
+    parentPort.postMessage({ type: 'log-lines', lines });
+  };
   const forward = (text) => {
-    const lines = text.split('\n').filter((line) => markers.some((m) => line.includes(m)));
-    if (lines.length > 0) parentPort.postMessage({ type: 'log-lines', lines });
+    for (const line of text.split('\n')) {
+      for (const marker of markers)
+        if (line.includes(marker)) {
+          forwarding.push(line);
+          break;
+        }
+    }
+    if (forwarding.length >= FORWARD_MAX_LINES) forwardNow();
+    else if (forwarding.length > 0 && forwardTimer === undefined) {
+      forwardTimer = setTimeout(forwardNow, FORWARD_INTERVAL_MS);
+      forwardTimer.unref();
+    }
   };
   const flush = () => {
     scheduled = false;
@@ -118,6 +144,10 @@ function installLogSink(file, markers) {
     pending = [];
     writeSync(fd, text);
     if (markers.length > 0) forward(text);
+  };
+  const flushAll = () => {
+    flush();
+    forwardNow();
   };
   const write = (chunk, encoding, callback) => {
     pending.push(
@@ -136,10 +166,10 @@ function installLogSink(file, markers) {
   process.stdout.write = write;
   process.stderr.write = write;
   process.on('exit', () => {
-    flush();
+    flushAll();
     closeSync(fd);
   });
-  return flush;
+  return flushAll;
 }
 
 /**

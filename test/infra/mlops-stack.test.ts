@@ -132,7 +132,10 @@ describe('online prediction', () => {
   });
 
   it('expresses a canary as an additional version weight on the live alias', () => {
-    const canary = synthStack({ liveRouting: { version: '7', weight: 0.05 } }).template;
+    const canary = synthStack({
+      liveRouting: { version: '7', weight: 0.05 },
+      codeRelease: { enabled: false },
+    }).template;
     canary.hasResourceProperties('AWS::Lambda::Alias', {
       Name: 'live',
       RoutingConfig: {
@@ -199,12 +202,13 @@ describe('grants', () => {
     }
   });
 
-  it('lets the predict function read the registry and model artifacts only', () => {
+  it('lets the predict function read the registry and model artifacts, and send shadow copies, only', () => {
     expect(actionsOf(roleOf(predictId))).toEqual(
       [
         'dynamodb:GetItem',
         'dynamodb:Query',
         'dynamodb:Scan',
+        'lambda:InvokeFunction', // its `shadow` alias only (test/infra/shadow-release.test.ts)
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:GetObject',

@@ -51,15 +51,21 @@ describe('SLO alarms', () => {
     });
   });
 
-  it.each(['Errors', 'Throttles'])('pages on the predict function’s %s', (metric) => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `TestStack-Predict${metric}`,
-      Namespace: 'AWS/Lambda',
-      MetricName: metric,
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Predict') } }],
-      ...pagesTheAlarmsTopic,
-    });
-  });
+  it.each(['Errors', 'Throttles'])(
+    'pages on the %s of the served path: the predict function’s live alias',
+    (metric) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `TestStack-Predict${metric}`,
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: Match.arrayWith([
+          { Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Predict') } },
+          Match.objectLike({ Name: 'Resource' }),
+        ]),
+        ...pagesTheAlarmsTopic,
+      });
+    },
+  );
 
   it('pages on a failed training execution', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -13,7 +13,10 @@ let predictFunction: string;
 
 beforeAll(async () => {
   // Bundling is skipped: this test reads routing, it never invokes the functions.
-  synthStack({ liveRouting: { version: '2', weight: 0.25 } }, { outdir: join(dir, 'cdk.out') });
+  synthStack(
+    { liveRouting: { version: '2', weight: 0.25 }, codeRelease: { enabled: false } },
+    { outdir: join(dir, 'cdk.out') },
+  );
   platform = await startPlatform({
     cdkOut: join(dir, 'cdk.out'),
     dataDir: join(dir, 'data'),

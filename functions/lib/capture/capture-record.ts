@@ -23,6 +23,10 @@ export const CAPTURE_PARTITION_QUERY = '{model: .model, dt: .time[0:10], hour: .
 export const CAPTURE_S3_PREFIX =
   'capture/model=!{partitionKeyFromQuery:model}/dt=!{partitionKeyFromQuery:dt}/hour=!{partitionKeyFromQuery:hour}/';
 
+/** Who a capture record's answer was for: see `CaptureRecord.role`. */
+export const CAPTURE_ROLES = ['live', 'shadow'] as const;
+export type CaptureRole = (typeof CAPTURE_ROLES)[number];
+
 export const CaptureRecordSchema = z.object({
   kind: z.literal(CAPTURE_RECORD_KIND),
   /** When the prediction was answered, ISO-8601 UTC with milliseconds. */
@@ -46,6 +50,18 @@ export const CaptureRecordSchema = z.object({
   label: z.union([z.literal(0), z.literal(1)]),
   /** Share of requests captured when this one was (1 = all): to weigh counts back up. */
   sampleRate: z.number().gt(0).max(1),
+  /**
+   * `live`: the answer a client got. `shadow`: a challenger's answer to a copy of a live request
+   * (functions/lib/releases/shadow-copy.ts), never seen by anyone; drift checks and health
+   * comparisons of the served path leave these out. Absent means `live` (see `captureRole`):
+   * live records carry no role, so they are what they were before shadows existed.
+   */
+  role: z.enum(CAPTURE_ROLES).optional(),
+  /** Shadow records: the `requestId` of the live request this one is a copy of (joined on it and `index`). */
+  shadowOf: z.string().optional(),
 });
 
 export type CaptureRecord = z.output<typeof CaptureRecordSchema>;
+
+/** A record's role; records without one are live. */
+export const captureRole = (record: Pick<CaptureRecord, 'role'>): CaptureRole => record.role ?? 'live';

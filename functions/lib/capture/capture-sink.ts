@@ -3,7 +3,7 @@
 // inference-capture.ts); locally the runtime does the same from the same template. A log write
 // neither waits on the network nor is lost when Lambda freezes the environment, which is why
 // capture goes through the log rather than an SDK call on the request path.
-import { CAPTURE_RECORD_KIND, type CaptureRecord } from './capture-record.ts';
+import { CAPTURE_RECORD_KIND, type CaptureRecord, type CaptureRole } from './capture-record.ts';
 
 /** One answered request, as the predict function saw it. */
 export interface CapturedRequest {
@@ -19,6 +19,10 @@ export interface CapturedRequest {
   readonly features: ArrayLike<number>;
   readonly scores: ArrayLike<number>;
   readonly labels: ArrayLike<0 | 1>;
+  /** @default 'live' */
+  readonly role?: CaptureRole;
+  /** A shadow's live request id: it decides the sample, so a sampled request's copy is captured too. */
+  readonly shadowOf?: string;
 }
 
 export interface CaptureSinkOptions {
@@ -56,11 +60,21 @@ export function captureRecords(request: CapturedRequest, sampleRate: number): Ca
     functionVersion: request.functionVersion,
     latencyMs: request.latencyMs,
     input: { ...input },
-    features: Array.from({ length: width }, (_, j) => request.features[index * width + j] ?? Number.NaN),
+    features: featureRow(request.features, index, width),
     score: request.scores[index] ?? Number.NaN,
     label: request.labels[index] ?? 0,
     sampleRate,
+    // Live records stay as they were before shadows: no role field.
+    ...(request.role === 'shadow' ? { role: 'shadow' as const } : {}),
+    ...(request.shadowOf === undefined ? {} : { shadowOf: request.shadowOf }),
   }));
+}
+
+/** Row `index` of a row-major matrix, as a plain array (a loop: `Array.from` with a mapper costs µs per row). */
+function featureRow(features: ArrayLike<number>, index: number, width: number): number[] {
+  const row = new Array<number>(width);
+  for (let j = 0; j < width; j++) row[j] = features[index * width + j] ?? Number.NaN;
+  return row;
 }
 
 export type CaptureOutcome =
@@ -76,7 +90,8 @@ export function createCaptureSink(options: CaptureSinkOptions): (request: Captur
   if (!(options.sampleRate >= 0 && options.sampleRate <= 1))
     throw new RangeError(`capture sample rate must be between 0 and 1, got ${options.sampleRate}`);
   return (request) => {
-    if (!inSample(request.requestId, options.sampleRate)) return { captured: 0, skipped: 'not-sampled' };
+    if (!inSample(request.shadowOf ?? request.requestId, options.sampleRate))
+      return { captured: 0, skipped: 'not-sampled' };
     try {
       const records = captureRecords(request, options.sampleRate);
       if (records.length === 0) return { captured: 0 };

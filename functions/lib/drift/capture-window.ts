@@ -77,7 +77,7 @@ export const MAX_LINE_BYTES = 1024 * 1024;
 const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
 /** The decompressed chunks of `chunks`: gunzipped when the content starts with the gzip magic. */
-async function* decoded(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export async function* decoded(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
   // Enough bytes to see the magic (a first chunk of one byte is legal, if unlikely).
   let head: Uint8Array = new Uint8Array(0);
@@ -107,10 +107,10 @@ async function* decoded(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8
 }
 
 /** One line of text, or `null` for a line cut short because it exceeded `MAX_LINE_BYTES`. */
-type Line = string | null;
+export type Line = string | null;
 
 /** The lines of a decoded byte stream, split on `\n` (a trailing `\r` is dropped with the rest of the whitespace). */
-async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Line> {
+export async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Line> {
   const decoder = new TextDecoder();
   let partial = '';
   let overflow = false;
@@ -142,7 +142,7 @@ async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Line> {
   else if (rest.trim() !== '') yield rest;
 }
 
-function parseRecord(line: string): CaptureRecord | undefined {
+export function parseRecord(line: string): CaptureRecord | undefined {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -154,7 +154,7 @@ function parseRecord(line: string): CaptureRecord | undefined {
 }
 
 /** zlib's errors (corrupt or truncated gzip) carry codes like `Z_DATA_ERROR`. */
-const isCorruptGzip = (err: unknown) => /^Z_/.test(String((err as { code?: unknown })?.code ?? ''));
+export const isCorruptGzip = (err: unknown) => /^Z_/.test(String((err as { code?: unknown })?.code ?? ''));
 
 /** A Float64Array that grows by doubling. */
 class NumberColumn {

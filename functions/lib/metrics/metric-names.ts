@@ -26,6 +26,25 @@ export const PREDICTION_METRICS = {
   captureErrors: 'CaptureErrors',
 } as const;
 
+/**
+ * Shadow releases (functions/lib/releases/shadow-copy.ts), with dimension sets [Model] and
+ * [Model, FunctionVersion]. Kept apart from PREDICTION_METRICS so shadow traffic never moves
+ * the served path's metrics or alarms.
+ */
+export const SHADOW_METRICS = {
+  /** Copies of live requests handed to the shadow alias by the champion (Count). */
+  copiesSent: 'ShadowCopiesSent',
+  /** Instances the challenger scored from copies (Count). */
+  predictions: 'ShadowPredictions',
+  /** Latency of the challenger scoring a copy, inside the function (Milliseconds). */
+  latency: 'ShadowPredictionLatency',
+  /**
+   * Copies that could not be sent, or that the challenger failed to score (Count). Never an
+   * error of the served path: the client's answer is the champion's either way.
+   */
+  errors: 'ShadowErrors',
+} as const;
+
 /** Emitted by the drift check per window. */
 export const DRIFT_METRICS = {
   /** PSI of one field against its training profile ([Model, Feature]). */

@@ -139,3 +139,14 @@ export function compactTime(time: Date): string {
     .replace(/\.\d{3}Z$/, 'Z')
     .replaceAll(/[-:]/g, '');
 }
+
+/** Prefix of what releases leave in the artifacts bucket. */
+export const RELEASES_PREFIX = 'releases/';
+
+/**
+ * Where a shadow release's comparison report goes (artifacts bucket):
+ * `releases/{model}/shadow-{start}/comparison.json`, one per shadow, overwritten by a retried finish.
+ */
+export function shadowComparisonKey(model: string, startedAt: Date): string {
+  return `${RELEASES_PREFIX}${model}/shadow-${compactTime(startedAt)}/comparison.json`;
+}

@@ -1,0 +1,229 @@
+// What a model release does, step by step: the strategies, their canary plans, bake times and how
+// often a bake is checked, and how a release's settings are chosen (the request, then the model's
+// policy, then the deployment's defaults, then the built-in ones). Pure: the CLI, the construct
+// (a bad policy fails synth) and the release functions share it.
+import * as z from 'zod';
+import { InvalidRequest } from '../errors.ts';
+import { DEFAULT_THRESHOLDS, HealthThresholds } from './health.ts';
+
+export const STRATEGIES = ['canary', 'linear', 'all-at-once', 'blue-green'] as const;
+/** How traffic moves to the challenger: a ramp of weights, or one flip of the whole alias. */
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Percent of traffic on the challenger at each step; the last step is always 100. */
+export const DEFAULT_PLANS: Readonly<Record<Strategy, readonly number[]>> = {
+  canary: [5, 25, 50, 100],
+  linear: [25, 50, 75, 100],
+  'all-at-once': [100],
+  'blue-green': [100],
+};
+
+/** Strategies that move the alias whole in one step: their plan is [100]. */
+const WHOLE_FLIP: ReadonlySet<Strategy> = new Set(['all-at-once', 'blue-green']);
+
+export const DEFAULT_BAKE_SECONDS = 300;
+/** A step's bake may last at most this long (a release of 10 steps then fits the machine's timeout). */
+export const MAX_BAKE_SECONDS = 6 * 3600;
+export const MAX_STEPS = 10;
+/** Checks during a bake come this often by default at most, so a failing canary is caught early. */
+export const DEFAULT_MAX_CHECK_INTERVAL_SECONDS = 30;
+export const MAX_CHECK_INTERVAL_SECONDS = 600;
+/**
+ * Health checks one release may make: each adds ~9 events to the execution's history, which a
+ * Standard workflow caps at 25,000. Long releases check less often instead.
+ */
+export const MAX_CHECKS = 2_000;
+
+/** A strategy name, with the list of valid ones in the error. */
+export const StrategyName = z.enum(STRATEGIES, {
+  error: (issue) => `strategy must be one of ${STRATEGIES.join(', ')} (got ${JSON.stringify(issue.input)})`,
+});
+
+/** A canary plan: increasing percentages in (0, 100], ending at 100. */
+export const CanaryPlan = z
+  .array(z.number().gt(0, 'a step must move some traffic').max(100, 'a step is at most 100 percent'))
+  .min(1, 'a plan has at least one step')
+  .max(MAX_STEPS, `a plan has at most ${MAX_STEPS} steps`)
+  .refine((plan) => plan.every((p, i) => i === 0 || p > (plan[i - 1] ?? 0)), {
+    message: 'plan percentages must increase step by step',
+  })
+  .refine((plan) => plan[plan.length - 1] === 100, { message: 'the last step of a plan must be 100' });
+
+/** Seconds a step bakes for. */
+export const BakeSeconds = z.number().int().min(0).max(MAX_BAKE_SECONDS);
+export const CheckIntervalSeconds = z.number().int().min(1).max(MAX_CHECK_INTERVAL_SECONDS);
+
+/** One level of release settings (the deployment's defaults, or one model's). */
+export const ReleaseSettingsOverrides = z
+  .object({
+    strategy: StrategyName.optional(),
+    /** Plans by strategy, replacing the built-in ones. */
+    plans: z.partialRecord(StrategyName, CanaryPlan).optional(),
+    bakeSeconds: BakeSeconds.optional(),
+    checkIntervalSeconds: CheckIntervalSeconds.optional(),
+  })
+  .strict();
+export type ReleaseSettingsOverrides = z.infer<typeof ReleaseSettingsOverrides>;
+
+/** The deployment's release policy (env `RELEASE_POLICY`). */
+export const ReleasePolicy = z
+  .object({
+    defaults: ReleaseSettingsOverrides.default({}),
+    /** Settings per model, over the defaults. */
+    models: z.record(z.string(), ReleaseSettingsOverrides).default({}),
+    thresholds: HealthThresholds.partial().strict().default({}),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    const levels: Array<[string[], ReleaseSettingsOverrides]> = [
+      [['defaults'], policy.defaults],
+      ...Object.entries(policy.models).map(([m, s]): [string[], ReleaseSettingsOverrides] => [
+        ['models', m],
+        s,
+      ]),
+    ];
+    for (const [path, settings] of levels)
+      for (const strategy of WHOLE_FLIP) {
+        const plan = settings.plans?.[strategy];
+        if (plan && plan.join() !== '100')
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'plans', strategy],
+            message: `${strategy} flips the whole alias: its plan is [100]`,
+          });
+      }
+  });
+export type ReleasePolicy = z.infer<typeof ReleasePolicy>;
+
+/** What one release runs with. */
+export interface ReleaseSettings {
+  readonly strategy: Strategy;
+  readonly plan: readonly number[];
+  readonly bakeSeconds: number;
+  readonly checkIntervalSeconds: number;
+  readonly thresholds: HealthThresholds;
+}
+
+/** What a release request may choose (`mlops release … --strategy --plan --bake`). */
+export interface ReleaseRequestSettings {
+  readonly strategy?: string;
+  readonly plan?: string | readonly number[];
+  readonly bake?: string | number;
+  readonly checkInterval?: string | number;
+}
+
+/**
+ * Checks during a bake: a fifth of it, at least every 30 s, never more often than every second —
+ * and rarer when a long release would otherwise make more than MAX_CHECKS.
+ */
+export function defaultCheckInterval(bakeSeconds: number, steps = 1): number {
+  const usual = Math.min(DEFAULT_MAX_CHECK_INTERVAL_SECONDS, Math.max(1, Math.floor(bakeSeconds / 5)));
+  return Math.min(MAX_CHECK_INTERVAL_SECONDS, Math.max(usual, Math.ceil((steps * bakeSeconds) / MAX_CHECKS)));
+}
+
+/** Checks a release makes at most: every step bakes in intervals, and checks at least once. */
+export const checksOf = (steps: number, bakeSeconds: number, intervalSeconds: number) =>
+  steps * Math.max(1, Math.ceil(bakeSeconds / intervalSeconds));
+
+/**
+ * Seconds in `10s`, `5m`, `1h`, `1h30m` or a plain number of seconds; `what` names the option in
+ * the error (`--bake`).
+ */
+export function parseDuration(text: string | number, what = 'duration'): number {
+  if (typeof text === 'number') {
+    if (Number.isInteger(text) && text >= 0) return text;
+    throw new InvalidRequest(`${what} must be a whole number of seconds (got ${text})`);
+  }
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(trimmed);
+  if (!match || trimmed === '')
+    throw new InvalidRequest(`${what} must look like 30s, 5m, 1h or 1h30m (got ${JSON.stringify(text)})`);
+  const [, h = '0', m = '0', s = '0'] = match;
+  return Number(h) * 3600 + Number(m) * 60 + Number(s);
+}
+
+/** `5,25,50,100` (or a list of numbers) as a checked plan. */
+export function parsePlan(plan: string | readonly number[]): number[] {
+  const steps =
+    typeof plan === 'string'
+      ? plan
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== '')
+          .map((p) => (/^\d+(\.\d+)?%?$/.test(p) ? Number(p.replace('%', '')) : Number.NaN))
+      : [...plan];
+  if (steps.some((s) => Number.isNaN(s)))
+    throw new InvalidRequest(
+      `plan must be comma-separated percentages like 5,25,50,100 (got ${JSON.stringify(plan)})`,
+    );
+  const parsed = CanaryPlan.safeParse(steps);
+  if (!parsed.success)
+    throw new InvalidRequest(
+      `plan ${steps.join(',')}: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+    );
+  return parsed.data;
+}
+
+/** The settings of one release: the request over the model's policy over the defaults. */
+export function resolveSettings(
+  model: string,
+  request: ReleaseRequestSettings,
+  policy: ReleasePolicy = ReleasePolicy.parse({}),
+): ReleaseSettings {
+  const own = policy.models[model] ?? {};
+  const defaults = policy.defaults;
+  const requested = request.strategy === undefined ? undefined : StrategyName.safeParse(request.strategy);
+  if (requested && !requested.success)
+    throw new InvalidRequest(requested.error.issues[0]?.message ?? 'bad strategy');
+  const strategy: Strategy = requested?.data ?? own.strategy ?? defaults.strategy ?? 'canary';
+  let plan: readonly number[];
+  if (request.plan !== undefined) {
+    plan = parsePlan(request.plan);
+    if (WHOLE_FLIP.has(strategy) && plan.join() !== '100')
+      throw new InvalidRequest(
+        `${strategy} flips the whole alias at once: it takes no plan (got ${plan.join(',')})`,
+      );
+  } else plan = own.plans?.[strategy] ?? defaults.plans?.[strategy] ?? DEFAULT_PLANS[strategy];
+  const bakeSeconds =
+    request.bake === undefined
+      ? (own.bakeSeconds ?? defaults.bakeSeconds ?? DEFAULT_BAKE_SECONDS)
+      : parseDuration(request.bake, 'bake');
+  if (bakeSeconds > MAX_BAKE_SECONDS)
+    throw new InvalidRequest(`bake is at most ${MAX_BAKE_SECONDS / 3600} h per step (got ${bakeSeconds} s)`);
+  const checkIntervalSeconds =
+    request.checkInterval === undefined
+      ? (own.checkIntervalSeconds ??
+        defaults.checkIntervalSeconds ??
+        defaultCheckInterval(bakeSeconds, plan.length))
+      : parseDuration(request.checkInterval, 'check interval');
+  if (!CheckIntervalSeconds.safeParse(checkIntervalSeconds).success)
+    throw new InvalidRequest(
+      `check interval must be 1 to ${MAX_CHECK_INTERVAL_SECONDS} s (got ${checkIntervalSeconds} s)`,
+    );
+  const checks = checksOf(plan.length, bakeSeconds, checkIntervalSeconds);
+  if (checks > MAX_CHECKS)
+    throw new InvalidRequest(
+      `${plan.length} steps of ${formatDuration(bakeSeconds)} checked every ${checkIntervalSeconds} s make ` +
+        `${checks} checks, more than the ${MAX_CHECKS} one release may make: check less often or bake shorter`,
+    );
+  return {
+    strategy,
+    plan,
+    bakeSeconds,
+    checkIntervalSeconds,
+    thresholds: { ...DEFAULT_THRESHOLDS, ...policy.thresholds },
+  };
+}
+
+/** `5% → 25% → 50% → 100%`. */
+export const describePlan = (plan: readonly number[]) => plan.map((p) => `${p}%`).join(' → ');
+
+/** `1h30m`, `5m`, `10s`. */
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return '0s';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
+}

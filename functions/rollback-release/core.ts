@@ -1,0 +1,327 @@
+// Release step RollbackRelease, in two modes.
+// automatic: every failure path of statemachines/release.asl.json ends here — a breach during a
+//   bake, a read-back that differed from the intent, a step that failed, a rollback a person asked
+//   for. The alias goes back to 100% on the version that was live before (read back), the
+//   registry's Production pointer is restored if the release had already moved it, the record
+//   says why, and the lock is let go on every path (even when the flip itself fails).
+// operator (`mlops rollback <model>`): the model's last release is rolled back. A running one is
+//   flagged first (its next step rolls back instead of going on) and its alias flipped at once; a
+//   finished one is flipped back under the alias lock, only while the alias still routes what it
+//   left, and the registry's Production pointer goes back to the previous model version with it.
+import * as z from 'zod';
+import { InvalidRequest, reasonFromCause } from '../lib/errors.ts';
+import type { ModelRegistry } from '../lib/registry/model-version.ts';
+import {
+  AliasChanged,
+  type AliasControl,
+  describeRouting,
+  type Routing,
+  routingOf,
+  sameRouting,
+} from '../lib/releases/alias-routing.ts';
+import { NothingToRollBack, ReleaseRefused, ReleaseStateMismatch } from '../lib/releases/release-errors.ts';
+import { describeOutcome, type ReleaseOutcome } from '../lib/releases/release-outcome.ts';
+import {
+  LOCK_TTL_MS,
+  lockTarget,
+  type ReleaseRecord,
+  type ReleaseStore,
+  RUNNING_STATUSES,
+} from '../lib/releases/release-record.ts';
+import { keyOf, Progress, Published, ReleaseContext } from '../lib/releases/release-state.ts';
+import { ModelName } from '../lib/schemas/model-name.ts';
+
+/** What a Catch puts at its ResultPath. */
+const CaughtError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const AutomaticRollbackInput = z.object({
+  mode: z.literal('automatic'),
+  state: z.looseObject({
+    release: ReleaseContext,
+    published: Published.optional(),
+    progress: Progress.optional(),
+    failure: CaughtError.optional(),
+  }),
+});
+
+export const OperatorRollbackInput = z.object({
+  mode: z.literal('operator'),
+  request: z.looseObject({
+    model: ModelName,
+    reason: z.string().max(1000).optional(),
+    requestedBy: z.string().max(200).optional(),
+  }),
+  executionName: z.string().min(1),
+  executionArn: z.string().min(1),
+});
+
+export const RollbackInput = z.discriminatedUnion('mode', [AutomaticRollbackInput, OperatorRollbackInput]);
+
+export interface RollbackPorts {
+  readonly alias: Pick<AliasControl, 'getAlias' | 'updateAlias' | 'functionName' | 'aliasName'>;
+  readonly registry: Pick<ModelRegistry, 'getModel' | 'getProductionVersion' | 'promoteToProduction'>;
+  readonly store: Pick<
+    ReleaseStore,
+    'getRelease' | 'latestRelease' | 'updateRelease' | 'acquireLock' | 'releaseLock'
+  >;
+  readonly now: () => Date;
+  readonly log: (message: string, data?: Record<string, unknown>) => void;
+}
+
+/** Attempts at the flip when the alias keeps moving under it (a racing step of the release). */
+const FLIP_ATTEMPTS = 3;
+/** The record and the notification keep reasons this long at most. */
+const MAX_REASON_CHARS = 2_000;
+
+export async function rollbackRelease(event: unknown, ports: RollbackPorts): Promise<ReleaseOutcome> {
+  const parsed = RollbackInput.safeParse(event);
+  if (!parsed.success) throw new InvalidRequest(`invalid rollback input: ${z.prettifyError(parsed.error)}`);
+  return parsed.data.mode === 'automatic'
+    ? automaticRollback(parsed.data, ports)
+    : operatorRollback(parsed.data, ports);
+}
+
+async function automaticRollback(
+  input: z.infer<typeof AutomaticRollbackInput>,
+  ports: RollbackPorts,
+): Promise<ReleaseOutcome> {
+  const { release, published, progress, failure } = input.state;
+  const key = keyOf(release);
+  const record = await ports.store.getRelease(key);
+  const abort = record?.abortRequested;
+  const breach = progress && (progress.verdict === 'breach' || progress.verdict === 'aborted');
+  const reason = cap(
+    abort
+      ? `rolled back by ${abort.by}: ${abort.reason}`
+      : breach
+        ? `step ${progress.stepIndex + 1} (${progress.percent}%) ${progress.verdict === 'breach' ? 'breached' : 'was stopped'}: ${progress.reasons.join('; ')}`
+        : failure
+          ? `${failure.Error}: ${reasonFromCause(failure.Cause)}`
+          : 'the release stopped without a recorded cause',
+  );
+  const error = abort || breach ? 'ReleaseRolledBack' : (failure?.Error ?? 'ReleaseFailed');
+  const target: Routing = { version: release.previousFunctionVersion };
+  const lock = lockTarget(release.functionName, release.alias);
+  try {
+    const before = await ports.alias.getAlias();
+    const trafficMoved = !sameRouting(before, target) || (progress?.stepIndex ?? -1) >= 0;
+    await flipTo(ports, target, 'rollback');
+    await restoreRegistry(ports, release, `rollback of release ${release.releaseId}: ${reason}`);
+    const at = ports.now().toISOString();
+    const kind = trafficMoved || record?.status === 'rolled-back' ? 'rolled-back' : 'failed';
+    await ports.store.updateRelease(key, {
+      status: kind,
+      routing: target,
+      // The operator's words stay when `mlops rollback` already closed the record.
+      reason: record?.status === 'rolled-back' && record.reason ? record.reason : reason,
+      rolledBackBy: abort?.by ?? 'automatic',
+      endedAt: record?.endedAt ?? at,
+      updatedAt: at,
+    });
+    ports.log('rolled back', { releaseId: release.releaseId, reason, error });
+    return describeOutcome({
+      outcome: kind,
+      error,
+      releaseId: release.releaseId,
+      model: release.model,
+      modelVersion: release.modelVersion,
+      previousModelVersion: release.previousModelVersion,
+      strategy: release.strategy,
+      plan: release.plan,
+      ...(published ? { newFunctionVersion: published.functionVersion } : {}),
+      previousFunctionVersion: release.previousFunctionVersion,
+      routing: target,
+      reason,
+      ...(abort ? { by: abort.by } : {}),
+      at,
+    });
+  } catch (err) {
+    await ports.store
+      .updateRelease(key, {
+        status: 'rollback-failed',
+        reason: cap(`${reason}; the rollback itself failed: ${(err as Error).message}`),
+        updatedAt: ports.now().toISOString(),
+      })
+      .catch(() => undefined);
+    throw err;
+  } finally {
+    // Let go on every path: a new release refuses an alias that routes to two versions anyway.
+    await ports.store.releaseLock(lock, release.executionArn, ports.now());
+  }
+}
+
+async function operatorRollback(
+  input: z.infer<typeof OperatorRollbackInput>,
+  ports: RollbackPorts,
+): Promise<ReleaseOutcome> {
+  const { model } = input.request;
+  const by = input.request.requestedBy ?? 'an operator';
+  const why = cap(input.request.reason ?? 'asked for by `mlops rollback`');
+  const latest = await ports.store.latestRelease(model);
+  if (!latest) throw new NothingToRollBack(`no release of ${model} is recorded: nothing to roll back`);
+  if (latest.functionName !== ports.alias.functionName || latest.alias !== ports.alias.aliasName)
+    throw new ReleaseRefused(
+      `the last release of ${model} shifted ${latest.functionName}:${latest.alias}, not ${ports.alias.functionName}:${ports.alias.aliasName}`,
+    );
+  const target: Routing = { version: latest.previousFunctionVersion };
+  const key = { model, startedAt: latest.startedAt, releaseId: latest.releaseId };
+  const now = () => ports.now().toISOString();
+
+  if (RUNNING_STATUSES.has(latest.status) || latest.status === 'rollback-failed') {
+    // Flag first, so the running execution's next step rolls back instead of shifting further.
+    await ports.store.updateRelease(key, {
+      abortRequested: { by, reason: why, at: now() },
+      updatedAt: now(),
+    });
+    await flipTo(ports, target, 'rollback');
+    await restoreRegistry(ports, latest, `rollback of release ${latest.releaseId} by ${by}: ${why}`);
+    await ports.store.updateRelease(key, {
+      status: 'rolled-back',
+      routing: target,
+      reason: `rolled back by ${by}: ${why}`,
+      rolledBackBy: by,
+      endedAt: now(),
+      updatedAt: now(),
+    });
+  } else if (latest.status === 'succeeded') {
+    await rollBackFinished(input, ports, latest, target, by, why);
+  } else {
+    const live = await ports.alias.getAlias();
+    throw new NothingToRollBack(
+      `the last release of ${model} (${latest.releaseId}) already ended ${latest.status}` +
+        `${latest.endedAt ? ` at ${latest.endedAt}` : ''}; live routes ${describeRouting(live)}`,
+    );
+  }
+  ports.log('rolled back by operator', { releaseId: latest.releaseId, by, reason: why });
+  return describeOutcome({
+    outcome: 'rolled-back',
+    error: 'ReleaseRolledBack',
+    releaseId: latest.releaseId,
+    model,
+    modelVersion: latest.modelVersion,
+    previousModelVersion: latest.previousModelVersion,
+    strategy: latest.strategy,
+    plan: latest.plan,
+    ...(latest.newFunctionVersion ? { newFunctionVersion: latest.newFunctionVersion } : {}),
+    previousFunctionVersion: latest.previousFunctionVersion,
+    routing: target,
+    reason: why,
+    by,
+    at: now(),
+  });
+}
+
+/** A release that ended `succeeded`: flipped back under the lock, only if nothing moved since. */
+async function rollBackFinished(
+  input: z.infer<typeof OperatorRollbackInput>,
+  ports: RollbackPorts,
+  latest: ReleaseRecord,
+  target: Routing,
+  by: string,
+  why: string,
+): Promise<void> {
+  const lock = lockTarget(latest.functionName, latest.alias);
+  const started = ports.now();
+  await ports.store.acquireLock(
+    {
+      target: lock,
+      releaseId: input.executionName,
+      executionArn: input.executionArn,
+      model: latest.model,
+      modelVersion: latest.modelVersion,
+      startedAt: started.toISOString(),
+      expiresAt: new Date(started.getTime() + LOCK_TTL_MS).toISOString(),
+    },
+    started,
+  );
+  try {
+    const live = await ports.alias.getAlias();
+    const left: Routing = { version: latest.newFunctionVersion ?? latest.previousFunctionVersion };
+    if (!sameRouting(live, left))
+      throw new ReleaseRefused(
+        `${lock} routes ${describeRouting(live)}, not ${describeRouting(left)} as release ${latest.releaseId} ` +
+          `left it: it has moved on (another release or a code deploy), so flipping back would undo more than ` +
+          `${latest.model} v${latest.modelVersion}; release the version you want instead`,
+      );
+    const production = (await ports.registry.getModel(latest.model))?.productionVersion ?? null;
+    if (production !== latest.modelVersion)
+      throw new ReleaseRefused(
+        `${latest.model}'s Production version is ${production === null ? 'none' : `v${production}`}, not ` +
+          `v${latest.modelVersion} as release ${latest.releaseId} left it: the registry has moved on`,
+      );
+    if (latest.previousModelVersion === null)
+      throw new ReleaseRefused(
+        `${latest.model} v${latest.modelVersion} was its first Production version: there is no earlier ` +
+          'version to roll back to; release another version instead',
+      );
+    await flipTo(ports, target, 'rollback');
+    await restoreRegistry(ports, latest, `rollback of release ${latest.releaseId} by ${by}: ${why}`);
+    const at = ports.now().toISOString();
+    await ports.store.updateRelease(
+      { model: latest.model, startedAt: latest.startedAt, releaseId: latest.releaseId },
+      {
+        status: 'rolled-back',
+        routing: target,
+        reason: `rolled back by ${by}: ${why}`,
+        rolledBackBy: by,
+        endedAt: at,
+        updatedAt: at,
+      },
+    );
+  } finally {
+    await ports.store.releaseLock(lock, input.executionArn, ports.now());
+  }
+}
+
+/** Set the alias to `target` (retrying while it moves under us), then read it back. */
+export async function flipTo(
+  ports: Pick<RollbackPorts, 'alias'>,
+  target: Routing,
+  what: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await ports.alias.getAlias();
+    if (sameRouting(current, target)) break;
+    try {
+      await ports.alias.updateAlias(target, current.revisionId);
+      break;
+    } catch (err) {
+      if (!(err instanceof AliasChanged) || attempt >= FLIP_ATTEMPTS) throw err;
+    }
+  }
+  const readBack = await ports.alias.getAlias();
+  if (!sameRouting(readBack, target))
+    throw new ReleaseStateMismatch(
+      `after the ${what} ${ports.alias.functionName}:${ports.alias.aliasName} routes ${describeRouting(readBack)}, ` +
+        `intended ${describeRouting(routingOf(target))}`,
+    );
+}
+
+/**
+ * When the release had made its model version Production (it failed after the promotion, or it
+ * finished), the previous version goes back, by compare-and-set, and is read back. An unpinned
+ * function version follows the registry: without this, flipping the alias back would not bring
+ * back the old model.
+ */
+async function restoreRegistry(
+  ports: Pick<RollbackPorts, 'registry'>,
+  release: Pick<ReleaseContext, 'model' | 'modelVersion' | 'previousModelVersion' | 'releaseId'>,
+  reason: string,
+): Promise<void> {
+  const head = await ports.registry.getModel(release.model);
+  if (head?.productionVersion !== release.modelVersion || release.previousModelVersion === null) return;
+  await ports.registry.promoteToProduction(release.model, release.previousModelVersion, {
+    actor: `rollback:${release.releaseId}`,
+    reason: cap(reason),
+    expectedRevision: head.stageRevision,
+  });
+  const readBack = await ports.registry.getProductionVersion(release.model);
+  if (readBack?.version !== release.previousModelVersion)
+    throw new ReleaseStateMismatch(
+      `after the rollback ${release.model}'s Production version reads ${readBack ? `v${readBack.version}` : 'none'}, ` +
+        `intended v${release.previousModelVersion}`,
+    );
+}
+
+const cap = (text: string) =>
+  text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS - 1)}…`;

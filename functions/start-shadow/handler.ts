@@ -1,0 +1,54 @@
+// Lambda entry point of the release state machine's StartShadow step (strategy `shadow`).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import { parseEnv } from '../lib/config/env.ts';
+import { isTransient, TransientError } from '../lib/errors.ts';
+import { DynamoDbModelRegistry } from '../lib/registry/dynamodb-registry.ts';
+import { LambdaAliasControl } from '../lib/releases/lambda-alias-control.ts';
+import { pointShadowAtChallenger } from '../lib/releases/shadow-alias.ts';
+import { DynamoDbShadowConfigStore, SHADOW_ALIAS_NAME } from '../lib/releases/shadow-config.ts';
+import { startShadow } from './core.ts';
+
+const env = parseEnv(
+  z.object({
+    REGISTRY_TABLE: z.string().min(1),
+    /** The predict function whose `shadow` alias runs the challenger. */
+    PREDICT_FUNCTION_NAME: z.string().min(1),
+    LIVE_ALIAS: z.string().min(1).default('live'),
+    SHADOW_ALIAS: z.string().min(1).default(SHADOW_ALIAS_NAME),
+    /** Capture delivery's delay (buffering + log subscription): how long a report waits after the window. */
+    CAPTURE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+  }),
+);
+
+const logger = new Logger({ serviceName: 'start-shadow' });
+const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const lambda = new LambdaClient({});
+const live = new LambdaAliasControl(lambda, env.PREDICT_FUNCTION_NAME, env.LIVE_ALIAS);
+const shadow = new LambdaAliasControl(lambda, env.PREDICT_FUNCTION_NAME, env.SHADOW_ALIAS);
+
+const ports = {
+  registry: new DynamoDbModelRegistry(documentClient, env.REGISTRY_TABLE),
+  shadows: new DynamoDbShadowConfigStore(documentClient, env.REGISTRY_TABLE),
+  pointAlias: (input: Parameters<typeof pointShadowAtChallenger>[2]) =>
+    pointShadowAtChallenger(live, shadow, input),
+  invokeVersion: (version: string, event: unknown) => shadow.invokeVersion(version, event),
+  now: () => new Date(),
+  log: (message: string, data?: Record<string, unknown>) => logger.info(message, data ?? {}),
+};
+
+/** Input and output: see StartShadowInput and ShadowStarted in core.ts. */
+export const handler = async (event: unknown) => {
+  try {
+    return await startShadow(event, ports, { settleSeconds: env.CAPTURE_SETTLE_SECONDS });
+  } catch (err) {
+    const transient = isTransient(err);
+    logger.error('shadow not started', { transient, error: err as Error });
+    // Throttling and passing faults get one name the ASL retries; every other error keeps its own.
+    if (transient) throw new TransientError(`${(err as Error).name}: ${(err as Error).message}`);
+    throw err;
+  }
+};

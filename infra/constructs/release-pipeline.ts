@@ -1,0 +1,234 @@
+// Model releases (issue 6): the Standard state machine whose definition is
+// statemachines/release.asl.json — publish a predict function version pinned to the model version,
+// shift the `live` alias along the plan with a bake per step, check the served path's alarms and
+// the challenger against the champion during every bake, roll back at once on any breach, promote
+// by compare-and-set on success — and its six functions, each granted exactly what it calls.
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { HealthThresholds } from '../../functions/lib/releases/health.ts';
+import {
+  ReleasePolicy,
+  type ReleaseSettingsOverrides,
+  type Strategy,
+} from '../../functions/lib/releases/release-plan.ts';
+import { AslStateMachine } from './asl-state-machine.ts';
+import { MlFunction } from './ml-function.ts';
+import type { ModelRegistry } from './model-registry.ts';
+
+const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+
+/** The ASL file the release deploys (and the local runtime runs). */
+export const RELEASE_ASL_FILE = fromRoot('statemachines/release.asl.json');
+
+/** Environment variables of the release functions (functions/lib/releases/release-handler.ts). */
+export const RELEASE_ENV = {
+  predictFunction: 'PREDICT_FUNCTION_NAME',
+  alias: 'LIVE_ALIAS_NAME',
+  policy: 'RELEASE_POLICY',
+  alarmNames: 'RELEASE_ALARM_NAMES',
+} as const;
+
+/** Lambda actions each release function needs, by what it touches. */
+export const RELEASE_LAMBDA_ACTIONS = {
+  readAlias: ['lambda:GetAlias'],
+  moveAlias: ['lambda:GetAlias', 'lambda:UpdateAlias'],
+  readVersions: ['lambda:GetFunctionConfiguration'],
+  publish: ['lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion'],
+  warmUp: ['lambda:InvokeFunction'],
+} as const;
+
+/** Release settings of the deployment, or of one model. */
+export interface ReleaseDefaults {
+  /** @default 'canary' */
+  readonly strategy?: Strategy;
+  /** Plans (percent per step, ending at 100) by strategy. @default canary 5,25,50,100; linear 25,50,75,100 */
+  readonly plans?: Partial<Record<Strategy, readonly number[]>>;
+  /** How long each step bakes. @default Duration.minutes(5) */
+  readonly bake?: Duration;
+  /** How often a bake is checked. @default a fifth of the bake, at most every 30 s */
+  readonly checkInterval?: Duration;
+}
+
+export interface ReleasePipelineProps {
+  /** The function whose alias releases shift (the predict function). */
+  readonly predictFunction: lambda.IFunction;
+  /** Its serving alias (`live`). */
+  readonly liveAlias: lambda.IAlias;
+  readonly registry: ModelRegistry;
+  /** Every outcome (released, rolled back and why, a failed rollback) is published here. */
+  readonly notificationsTopic: sns.ITopic;
+  /** The served path's alarms: any of them in ALARM during a bake rolls the release back. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /** @default canary 5 → 25 → 50 → 100 %, 5-minute bakes */
+  readonly defaults?: ReleaseDefaults;
+  /** Settings per model, over the defaults. @default - none */
+  readonly models?: Readonly<Record<string, ReleaseDefaults>>;
+  /** When the challenger counts as worse than the champion. @default DEFAULT_THRESHOLDS */
+  readonly thresholds?: Partial<HealthThresholds>;
+}
+
+export class ReleasePipeline extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  /** Step functions by construct id (StartRelease, PublishReleaseVersion, …). */
+  readonly functions: Readonly<Record<string, MlFunction>>;
+  /** Names of the alarms every bake watches. */
+  readonly alarmNames: readonly string[];
+
+  constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
+    super(scope, id);
+    const policy = deploymentPolicy(props);
+    const predict = props.predictFunction;
+    const aliasArn = props.liveAlias.functionArn;
+    const versionsArn = `${predict.functionArn}:*`;
+    this.alarmNames = props.alarms.map(alarmNameOf);
+    const stack = Stack.of(this);
+
+    const fn = (fid: string, entry: string, description: string, timeout: Duration) => {
+      const f = new MlFunction(this, fid, {
+        entry: fromRoot(`functions/${entry}/handler.ts`),
+        description: `Release: ${description}`,
+        memorySize: 256,
+        timeout,
+        environment: {
+          [RELEASE_ENV.predictFunction]: predict.functionName,
+          [RELEASE_ENV.alias]: props.liveAlias.aliasName,
+          [RELEASE_ENV.policy]: JSON.stringify(policy),
+          [RELEASE_ENV.alarmNames]: stack.toJsonString(this.alarmNames),
+        },
+      });
+      // Every step writes the release record; the start and the end write the alias lock.
+      props.registry.bindTo(f, 'readWrite');
+      return f;
+    };
+    const minute = Duration.minutes(1);
+    const start = fn('StartRelease', 'start-release', 'check, lock and record a release', minute);
+    const publish = fn(
+      'PublishReleaseVersion',
+      'publish-release-version',
+      'publish and warm the version pinned to the model version',
+      Duration.minutes(10),
+    );
+    const shift = fn('ShiftTraffic', 'shift-traffic', "move the live alias to the plan's next step", minute);
+    const check = fn(
+      'CheckReleaseHealth',
+      'check-release-health',
+      'alarms and challenger vs champion',
+      minute,
+    );
+    const rollback = fn(
+      'RollbackRelease',
+      'rollback-release',
+      'all traffic back on the previous version',
+      minute,
+    );
+    const finish = fn('FinishRelease', 'finish-release', 'promote the released model version', minute);
+    this.functions = {
+      StartRelease: start,
+      PublishReleaseVersion: publish,
+      ShiftTraffic: shift,
+      CheckReleaseHealth: check,
+      RollbackRelease: rollback,
+      FinishRelease: finish,
+    };
+
+    const grant = (grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]) =>
+      iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
+    grant(start, RELEASE_LAMBDA_ACTIONS.readAlias, [aliasArn]);
+    grant(finish, RELEASE_LAMBDA_ACTIONS.readAlias, [aliasArn]);
+    grant(check, RELEASE_LAMBDA_ACTIONS.readAlias, [aliasArn]);
+    grant(shift, RELEASE_LAMBDA_ACTIONS.moveAlias, [aliasArn]);
+    grant(rollback, RELEASE_LAMBDA_ACTIONS.moveAlias, [aliasArn]);
+    // A version's configuration is read by its qualified ARN; $LATEST's by the function's.
+    grant(publish, RELEASE_LAMBDA_ACTIONS.readVersions, [predict.functionArn, versionsArn]);
+    grant(publish, RELEASE_LAMBDA_ACTIONS.publish, [predict.functionArn]);
+    grant(publish, RELEASE_LAMBDA_ACTIONS.warmUp, [versionsArn]);
+    const predictId = stack.resolve((predict.node.defaultChild as lambda.CfnFunction | undefined)?.logicalId);
+    Validations.of(publish.role ?? publish).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${predictId}.Arn>:*]`,
+      reason:
+        "Versions of the predict function are published at run time: PublishReleaseVersion reads the live version's configuration and warms the version it published, whose numbers are not known at deploy time.",
+    });
+    if (props.alarms.length > 0) {
+      // Metric alarms are read by their ARNs; a composite alarm can only be read with `*`.
+      const composite = props.alarms.some((a) => a instanceof cloudwatch.CompositeAlarm);
+      const alarmArns = composite ? ['*'] : props.alarms.map((a) => a.alarmArn);
+      for (const f of [start, check]) {
+        grant(f, ['cloudwatch:DescribeAlarms'], alarmArns);
+        if (composite)
+          Validations.of(f.role ?? f).acknowledge({
+            id: 'AwsSolutions-IAM5[Resource::*]',
+            reason:
+              'CloudWatch returns composite alarms only to a DescribeAlarms permission on *; the release reads the states of the alarms it watches.',
+          });
+      }
+    }
+    grant(check, ['cloudwatch:GetMetricData'], ['*']);
+    Validations.of(check.role ?? check).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "cloudwatch:GetMetricData has no resource-level permissions; CheckReleaseHealth reads only the release's per-version Lambda and MLOps metrics with it.",
+    });
+
+    this.stateMachine = new AslStateMachine(this, 'StateMachine', {
+      aslFile: RELEASE_ASL_FILE,
+      comment: 'Model release: canary on the live alias with bakes, alarm checks, rollback and promotion',
+      substitutions: {
+        StartReleaseFunctionArn: start.functionArn,
+        PublishReleaseVersionFunctionArn: publish.functionArn,
+        ShiftTrafficFunctionArn: shift.functionArn,
+        CheckReleaseHealthFunctionArn: check.functionArn,
+        RollbackReleaseFunctionArn: rollback.functionArn,
+        FinishReleaseFunctionArn: finish.functionArn,
+        NotificationsTopicArn: props.notificationsTopic.topicArn,
+      },
+      invokes: Object.values(this.functions),
+      // Ten steps of at most 6-hour bakes, with the publication and the checks around them.
+      timeout: Duration.days(3),
+    }).stateMachine;
+    props.notificationsTopic.grantPublish(this.stateMachine);
+  }
+}
+
+/**
+ * The alarm's name as CloudWatch knows it: the literal AlarmName when the stack sets one (so the
+ * local runtime, which resolves an alarm's Ref by logical id, sees the real name), else its token.
+ */
+function alarmNameOf(alarm: cloudwatch.IAlarm): string {
+  const cfn = alarm.node.defaultChild;
+  if (
+    cfn instanceof cloudwatch.CfnAlarm &&
+    typeof cfn.alarmName === 'string' &&
+    !Token.isUnresolved(cfn.alarmName)
+  )
+    return cfn.alarmName;
+  return alarm.alarmName;
+}
+
+/** The deployment's policy, checked now (a bad value fails synth, naming it). */
+function deploymentPolicy(props: ReleasePipelineProps): ReleasePolicy {
+  const level = (d: ReleaseDefaults | undefined): ReleaseSettingsOverrides => ({
+    ...(d?.strategy ? { strategy: d.strategy } : {}),
+    ...(d?.plans
+      ? { plans: Object.fromEntries(Object.entries(d.plans).map(([k, v]) => [k, [...(v ?? [])]])) }
+      : {}),
+    ...(d?.bake ? { bakeSeconds: d.bake.toSeconds() } : {}),
+    ...(d?.checkInterval ? { checkIntervalSeconds: d.checkInterval.toSeconds() } : {}),
+  });
+  const raw = {
+    defaults: level(props.defaults),
+    models: Object.fromEntries(Object.entries(props.models ?? {}).map(([m, d]) => [m, level(d)])),
+    thresholds: { ...props.thresholds },
+  };
+  const parsed = ReleasePolicy.safeParse(raw);
+  if (!parsed.success)
+    throw new Error(
+      `ReleasePipeline: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
+}

@@ -1,0 +1,113 @@
+// What `mlops release` prints while it follows a release, and how `mlops status <model>` reads.
+import { describe, expect, it } from 'vitest';
+import { report } from '../../../cli/commands/release.ts';
+import { formatStatus } from '../../../cli/commands/release-status.ts';
+import type { HealthCheckRecord, ReleaseRecord } from '../../../functions/lib/releases/release-record.ts';
+import { healthyStats, releaseContext, startedRecord } from '../../support/release-fakes.ts';
+
+const record = (over: Partial<ReleaseRecord> = {}): ReleaseRecord => ({
+  ...startedRecord(releaseContext()),
+  ...over,
+});
+const check = (step: number, n: number, healthy = true): HealthCheckRecord => ({
+  step,
+  check: n,
+  at: '2026-11-27T08:00:12.000Z',
+  percent: 5,
+  healthy,
+  breaches: healthy
+    ? []
+    : [
+        'function errors: challenger v5 12 of 40 (30.0%) vs champion v4 0 of 800 (0.0%), more than +2.0 points',
+      ],
+  notes: [],
+  alarms: [],
+  champion: healthyStats('4', 800),
+  challenger: healthyStats('5', 40, healthy ? {} : { functionErrors: 12 }),
+});
+
+describe('report', () => {
+  it('prints each step once, in order, with the checks of its bake under it', () => {
+    const lines: string[] = [];
+    const seen = new Set<string>();
+    const once = (key: string, line: () => string) => {
+      if (!seen.has(key)) {
+        seen.add(key);
+        lines.push(line());
+      }
+    };
+    report(record(), [], once);
+    report(
+      record({ newFunctionVersion: '5', step: { index: 0, percent: 5, startedAt: '', bakeUntil: '' } }),
+      [check(0, 1)],
+      once,
+    );
+    // A late poll: step 2 began and both steps' checks are there.
+    report(
+      record({ newFunctionVersion: '5', step: { index: 1, percent: 25, startedAt: '', bakeUntil: '' } }),
+      [check(0, 1), check(0, 2), check(1, 1, false)],
+      once,
+    );
+
+    expect(lines).toEqual([
+      '  canary 5% → 25% → 50% → 100%, 1m bakes checked every 12 s; live was v4',
+      '  published v5: flight-delay v2 pinned, warmed',
+      '  step 1/4: live → v4 95% + v5 5%, baking 1m',
+      '    check 1 ✓ challenger v5: 40 inv, 0 err, p99 40 ms, score 0.210 | champion v4: 800 inv, 0 err, p99 40 ms, score 0.210',
+      '    check 2 ✓ challenger v5: 40 inv, 0 err, p99 40 ms, score 0.210 | champion v4: 800 inv, 0 err, p99 40 ms, score 0.210',
+      '  step 2/4: live → v4 75% + v5 25%, baking 1m',
+      '    check 1 ✗ challenger v5: 40 inv, 12 err, p99 40 ms, score 0.210 | champion v4: 800 inv, 0 err, p99 40 ms, score 0.210\n' +
+        '      breach: function errors: challenger v5 12 of 40 (30.0%) vs champion v4 0 of 800 (0.0%), more than +2.0 points',
+    ]);
+  });
+});
+
+describe('formatStatus', () => {
+  it('shows the weights, what each version serves, the alarms, the lock and the step', () => {
+    const text = formatStatus({
+      model: 'flight-delay',
+      alias: 'S-Predict:live',
+      routing: 'v4 75% + v5 25%',
+      versions: [
+        { functionVersion: '4', percent: 75, modelVersion: 1, pinned: false },
+        { functionVersion: '5', percent: 25, modelVersion: 2, pinned: true },
+      ],
+      productionVersion: 1,
+      latestVersion: 2,
+      alarms: [{ name: 'S-PredictErrors', state: 'OK' }],
+      lock: {
+        target: 'S-Predict:live',
+        releaseId: 'flight-delay-v2-20261127T080000Z',
+        executionArn: 'arn',
+        model: 'flight-delay',
+        modelVersion: 2,
+        startedAt: '2026-11-27T08:00:00.000Z',
+        expiresAt: '2026-11-27T08:15:00.000Z',
+      },
+      release: record({
+        status: 'baking',
+        newFunctionVersion: '5',
+        step: {
+          index: 1,
+          percent: 25,
+          startedAt: '2026-11-27T08:01:00.000Z',
+          bakeUntil: '2026-11-27T08:02:00.000Z',
+        },
+        checks: 7,
+      }),
+    });
+
+    expect(text.split('\n')).toEqual([
+      'model     flight-delay: Production v1, latest v2',
+      'live      S-Predict:live → v4 75% + v5 25%',
+      '  version  traffic  serves',
+      '  v4       75%      flight-delay v1 (follows Production)',
+      '  v5       25%      flight-delay v2 (pinned)',
+      'alarms    S-PredictErrors OK',
+      'lock      held by flight-delay-v2-20261127T080000Z until 2026-11-27T08:15:00.000Z',
+      'release   flight-delay-v2-20261127T080000Z: baking (started 2026-11-27T08:00:00.000Z by test)',
+      '          canary 5% → 25% → 50% → 100%, 1m bakes; v4 → v5',
+      '          step 2/4 (25%) since 2026-11-27T08:01:00.000Z, bake until 2026-11-27T08:02:00.000Z; 7 checks',
+    ]);
+  });
+});
