@@ -32,10 +32,10 @@ export interface LocalCloudWatchOptions {
   readonly evaluationIntervalMs?: number;
   /** And this soon after a datapoint arrives. @default 200 ms */
   readonly evaluationDelayMs?: number;
-  /** @default 24 hours */
+  /** How long datapoints are kept (per minute). @default 24 hours */
   readonly retentionMs?: number;
-  /** @default 50,000 */
-  readonly maxPointsPerSeries?: number;
+  /** How long per-second aggregates are kept, for periods under a minute. @default 3 hours */
+  readonly highResolutionRetentionMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -90,7 +90,9 @@ export class LocalCloudWatch {
     this.store = new MetricStore({
       now: this.now,
       ...(options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs }),
-      ...(options.maxPointsPerSeries === undefined ? {} : { maxPointsPerSeries: options.maxPointsPerSeries }),
+      ...(options.highResolutionRetentionMs === undefined
+        ? {}
+        : { highResolutionRetentionMs: options.highResolutionRetentionMs }),
     });
     this.store.onData = () => this.evaluateSoon();
     this.emf = new EmfIngest(this.store, options.log);

@@ -1,5 +1,6 @@
 // CloudWatch statistics by name: the five basic ones and percentiles (`p99`, `p99.9`), parsed
-// once and computed per period over the datapoints a series holds.
+// once and computed per period over the aggregates a series holds.
+import type { MetricAggregate } from './metric-aggregate.ts';
 
 /** A statistic the local store computes. */
 export type Statistic =
@@ -24,30 +25,16 @@ export function parseStatistic(text: string): Statistic | undefined {
 /** True for the statistics CloudWatch calls extended (percentiles). */
 export const isExtended = (statistic: Statistic): boolean => statistic.kind === 'percentile';
 
-/** Running aggregate of one period; samples only kept when a percentile is asked for. */
-export interface PeriodAccumulator {
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  /** Raw values with their weights (`[value, count, value, count, …]`); undefined: not collected. */
-  samples: number[] | undefined;
-  /** A statistic set with min ≠ max was added: its values are unknown, so no percentile. */
-  opaque: boolean;
-}
+/** The aggregate of one period: a store's bucket, or buckets merged (see MetricAggregate). */
+export type PeriodAccumulator = Pick<
+  MetricAggregate,
+  'count' | 'sum' | 'min' | 'max' | 'opaque' | 'percentile'
+>;
 
-export function emptyAccumulator(collectSamples: boolean): PeriodAccumulator {
-  return {
-    count: 0,
-    sum: 0,
-    min: Infinity,
-    max: -Infinity,
-    samples: collectSamples ? [] : undefined,
-    opaque: false,
-  };
-}
-
-/** The statistic of one period; NaN when it has no data (or, for a percentile, cannot be known). */
+/**
+ * The statistic of one period; NaN when it has no data (or, for a percentile, cannot be known).
+ * Percentiles are exact over few values and within RELATIVE_ACCURACY (1%) over many.
+ */
 export function statisticValue(acc: PeriodAccumulator, statistic: Statistic): number {
   if (acc.count === 0) return Number.NaN;
   switch (statistic.kind) {
@@ -62,16 +49,16 @@ export function statisticValue(acc: PeriodAccumulator, statistic: Statistic): nu
     case 'Maximum':
       return acc.max;
     case 'percentile':
-      return acc.opaque || !acc.samples ? Number.NaN : percentile(acc.samples, statistic.percentile);
+      return acc.percentile(statistic.percentile);
   }
 }
 
 /**
- * Nearest-rank percentile of weighted samples (`[value, weight, …]`): the smallest value with at
- * least p% of the weight at or below it; p0 is the minimum.
+ * Nearest-rank percentile of weighted samples (`[value, weight, …]`, the first `pairs` of them):
+ * the smallest value with at least p% of the weight at or below it; p0 is the minimum.
  */
-export function percentile(weighted: readonly number[], p: number): number {
-  const n = weighted.length >> 1;
+export function percentile(weighted: ArrayLike<number>, p: number, pairs = weighted.length >> 1): number {
+  const n = pairs;
   if (n === 0) return Number.NaN;
   const values = new Float64Array(n);
   let unitWeights = true;
@@ -87,9 +74,9 @@ export function percentile(weighted: readonly number[], p: number): number {
     const rank = Math.max(1, Math.ceil((p / 100) * n - TOLERANCE));
     return values[Math.min(n, rank) - 1] as number;
   }
-  const order = Array.from({ length: n }, (_, i) => i).sort(
-    (a, b) => (values[a] as number) - (values[b] as number),
-  );
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => (values[a] as number) - (values[b] as number));
   let total = 0;
   for (let i = 0; i < n; i++) total += weighted[2 * i + 1] as number;
   if (total <= 0) return Number.NaN;

@@ -2,13 +2,11 @@
 // (and per error type), and written as one S3 object per buffer when it reaches the size hint or
 // its interval ends, named and compressed as Firehose names and compresses them. A write that
 // fails keeps its object and is retried with backoff until it succeeds: nothing is dropped.
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
-import { processRecord } from './processors.ts';
+import type { SubscriptionEnvelope } from '../logs/subscription-filters.ts';
+import { ObjectBody } from './object-body.ts';
+import { type FailedRecord, type ProcessedRecord, processEnvelope, processRecord } from './processors.ts';
 import { objectNamer } from './s3-prefix.ts';
 import type { DeliveryStreamSpec } from './stream-spec.ts';
-
-const gzipAsync = promisify(gzip);
 
 /** Writes one object (an S3 PutObject); rejects when the write failed. Must overwrite by key. */
 export type ObjectWriter = (bucket: string, key: string, body: Buffer) => Promise<void>;
@@ -48,8 +46,7 @@ export interface SealedObject {
 }
 
 interface PartitionBuffer {
-  readonly chunks: Buffer[];
-  bytes: number;
+  readonly body: ObjectBody;
   readonly oldestArrival: number;
   readonly partitionKeys?: Readonly<Record<string, string>>;
   readonly errorOutputType?: string;
@@ -100,29 +97,50 @@ export class LocalDeliveryStream {
     for (const record of records) {
       const data = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
       bytes += data.length;
-      for (const out of processRecord(data, this.spec.processing, this.spec.prefix.partitionKeys)) {
-        if (out.kind === 'record') {
-          this.append(`data:${JSON.stringify(out.partitionKeys ?? {})}`, out.data, arrival, {
-            ...(out.partitionKeys ? { partitionKeys: out.partitionKeys } : {}),
-          });
-        } else {
-          this.failedRecords++;
-          const document = {
-            attemptsMade: 1,
-            arrivalTimestamp: arrival,
-            errorCode: out.errorCode,
-            errorMessage: out.errorMessage,
-            attemptEndingTimestamp: Date.now(),
-            rawData: out.rawData.toString('base64'),
-          };
-          this.append(`error:${out.errorOutputType}`, Buffer.from(`${JSON.stringify(document)}\n`), arrival, {
-            errorOutputType: out.errorOutputType,
-          });
-        }
-      }
+      this.buffer(processRecord(data, this.spec.processing, this.spec.prefix.partitionKeys), arrival);
     }
     this.metric('IncomingRecords', records.length, 'Count');
     this.metric('IncomingBytes', bytes, 'Bytes');
+  }
+
+  /**
+   * What a CloudWatch Logs subscription puts: one record per envelope, processed as if gzipped
+   * (see processEnvelope). `IncomingBytes` counts the log events' message bytes here: the
+   * compressed size is not computed when the compression round trip is skipped.
+   */
+  putEnvelopes(envelopes: readonly SubscriptionEnvelope[], arrival = Date.now()): void {
+    if (this.stopped) throw new Error(`delivery stream ${this.spec.name} is shut down`);
+    let bytes = 0;
+    for (const envelope of envelopes) {
+      for (const event of envelope.logEvents) bytes += event.message.length;
+      this.buffer(processEnvelope(envelope, this.spec.processing, this.spec.prefix.partitionKeys), arrival);
+    }
+    this.metric('IncomingRecords', envelopes.length, 'Count');
+    this.metric('IncomingBytes', bytes, 'Bytes');
+  }
+
+  /** Buffer processed records by partition, failed ones by error output type. */
+  private buffer(outputs: ReadonlyArray<ProcessedRecord | FailedRecord>, arrival: number): void {
+    for (const out of outputs) {
+      if (out.kind === 'record') {
+        this.append(`data:${JSON.stringify(out.partitionKeys ?? {})}`, out.data, arrival, {
+          ...(out.partitionKeys ? { partitionKeys: out.partitionKeys } : {}),
+        });
+      } else {
+        this.failedRecords++;
+        const document = {
+          attemptsMade: 1,
+          arrivalTimestamp: arrival,
+          errorCode: out.errorCode,
+          errorMessage: out.errorMessage,
+          attemptEndingTimestamp: Date.now(),
+          rawData: out.rawData.toString('base64'),
+        };
+        this.append(`error:${out.errorOutputType}`, `${JSON.stringify(document)}\n`, arrival, {
+          errorOutputType: out.errorOutputType,
+        });
+      }
+    }
   }
 
   /** Write every buffer now and wait until every object so far is written (retrying failures at once). */
@@ -182,7 +200,7 @@ export class LocalDeliveryStream {
 
   private append(
     id: string,
-    data: Buffer,
+    data: string | Buffer,
     arrival: number,
     identity: { partitionKeys?: Readonly<Record<string, string>>; errorOutputType?: string },
   ): void {
@@ -190,12 +208,11 @@ export class LocalDeliveryStream {
     if (!buffer) {
       const timer = setTimeout(() => this.seal(id), this.options.bufferIntervalMs);
       timer.unref();
-      buffer = { chunks: [], bytes: 0, oldestArrival: arrival, timer, ...identity };
+      buffer = { body: new ObjectBody(this.spec.compression), oldestArrival: arrival, timer, ...identity };
       this.buffers.set(id, buffer);
     }
-    buffer.chunks.push(data);
-    buffer.bytes += data.length;
-    if (buffer.bytes >= this.spec.bufferSizeBytes) this.seal(id);
+    buffer.body.append(data);
+    if (buffer.body.size >= this.spec.bufferSizeBytes) this.seal(id);
   }
 
   /** Turn a buffer into an object with its final key, and start writing it. */
@@ -213,15 +230,14 @@ export class LocalDeliveryStream {
           })
         : this.spec.errorOutputPrefix.render({ arrival, errorOutputType: buffer.errorOutputType });
     const key = `${prefix}${this.nameObject(arrival)}`;
-    const raw = Buffer.concat(buffer.chunks);
-    const body = this.spec.compression === 'GZIP' ? gzipAsync(raw) : Promise.resolve(raw);
+    const { body } = buffer;
     this.deliver(
-      body.then((b) => ({
+      body.finish().then((b) => ({
         bucket: this.spec.bucketName,
         key,
         body: b,
-        records: buffer.chunks.length,
-        bytes: raw.length,
+        records: body.records,
+        bytes: body.bytes,
         oldestArrival: buffer.oldestArrival,
       })),
     );

@@ -8,7 +8,11 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LogListener } from '../lambda/lambda-service.ts';
-import { type SubscriptionFilterSpec, subscriptionListener } from '../logs/subscription-filters.ts';
+import {
+  type SubscriptionEnvelope,
+  type SubscriptionFilterSpec,
+  subscriptionEnvelopeListener,
+} from '../logs/subscription-filters.ts';
 import {
   type FirehoseMetric,
   FlushTimeout,
@@ -115,6 +119,16 @@ export class LocalFirehose {
   }
 
   /**
+   * What a CloudWatch Logs subscription puts: envelopes, each one record, processed as if they
+   * had arrived gzipped (without the compression round trip when the stream decompresses them).
+   */
+  putEnvelopes(streamName: string, envelopes: readonly SubscriptionEnvelope[]): void {
+    const stream = this.streams.get(streamName);
+    if (!stream) throw new DeliveryStreamNotFound(`Firehose ${streamName} not found`);
+    stream.putEnvelopes(envelopes);
+  }
+
+  /**
    * The listener that runs a subscription filter into its stream; add it with
    * `lambda.addLogListener` before the first invocation. Throws when the stream is not running.
    */
@@ -123,7 +137,11 @@ export class LocalFirehose {
       throw new DeliveryStreamNotFound(
         `destination stream ${filter.deliveryStreamName} is not running locally`,
       );
-    return subscriptionListener(filter, (name, records) => this.put(name, records), this.log);
+    return subscriptionEnvelopeListener(
+      filter,
+      (name, envelopes) => this.putEnvelopes(name, envelopes),
+      this.log,
+    );
   }
 
   /** Write every buffer of every stream now; resolves once all of it is in S3 (failed writes are retried). */

@@ -3,6 +3,7 @@
 // message extraction (one record per log event), inline-parsing partition keys (jq), and the
 // newline appended to each record. A record a step cannot handle fails to the error output.
 import { gunzipSync } from 'node:zlib';
+import { encodeEnvelope, envelopeJson, type SubscriptionEnvelope } from '../logs/subscription-filters.ts';
 import { JqError, type JqProgram } from './jq.ts';
 
 /** The processors of a stream, as read from its ProcessingConfiguration. */
@@ -20,7 +21,8 @@ export interface ProcessingSpec {
 /** A record ready for its partition's buffer. */
 export interface ProcessedRecord {
   readonly kind: 'record';
-  readonly data: Buffer;
+  /** The record as written (a string is UTF-8 text). */
+  readonly data: Buffer | string;
   /** Key → value of every `partitionKeyFromQuery` the prefix uses; absent without inline parsing. */
   readonly partitionKeys?: Readonly<Record<string, string>>;
 }
@@ -66,43 +68,93 @@ export function processRecord(
   return records.map((record) => partition(record, spec, partitionKeys));
 }
 
+/**
+ * Run a CloudWatch Logs subscription envelope through the processors as if it had arrived
+ * gzipped (`encodeEnvelope`), with the same result. A stream that decompresses it skips the
+ * compression round trip, and one that also extracts the messages skips the JSON one: the
+ * records are the log events' messages, as they would come out of both (parsed only once when
+ * the filter pattern parsed them already).
+ */
+export function processEnvelope(
+  envelope: SubscriptionEnvelope,
+  spec: ProcessingSpec,
+  partitionKeys: readonly string[],
+): Array<ProcessedRecord | FailedRecord> {
+  if (!spec.decompression) return processRecord(encodeEnvelope(envelope), spec, partitionKeys);
+  if (!spec.cloudWatchLogsExtraction)
+    return [partition(Buffer.from(envelopeJson(envelope), 'utf8'), spec, partitionKeys)];
+  return envelope.logEvents.map((event) => partitionMessage(event.message, event.json, spec, partitionKeys));
+}
+
 function partition(
   record: Buffer,
   spec: ProcessingSpec,
   keys: readonly string[],
 ): ProcessedRecord | FailedRecord {
-  const delimited = spec.appendDelimiter ? Buffer.concat([record, NEWLINE]) : record;
-  if (!spec.partitionQuery) return { kind: 'record', data: delimited };
-  const fail = (message: string) =>
-    failed(PARTITIONING_FAILED, 'DynamicPartitioning.MetadataExtractionFailed', message, record);
+  const data = spec.appendDelimiter ? Buffer.concat([record, NEWLINE]) : record;
+  if (!spec.partitionQuery) return { kind: 'record', data };
   let input: unknown;
   try {
     input = JSON.parse(record.toString('utf8'));
   } catch {
-    return fail('Non JSON record provided');
+    return failedPartitioning('Non JSON record provided', record);
   }
+  return withPartitionKeys(data, input, spec.partitionQuery, keys, () => record);
+}
+
+/** `partition` for a record that is a log event's message (`json`: the message parsed, if it was). */
+function partitionMessage(
+  message: string,
+  json: object | undefined,
+  spec: ProcessingSpec,
+  keys: readonly string[],
+): ProcessedRecord | FailedRecord {
+  const data = spec.appendDelimiter ? `${message}\n` : message;
+  if (!spec.partitionQuery) return { kind: 'record', data };
+  let input: unknown = json;
+  if (input === undefined)
+    try {
+      input = JSON.parse(message);
+    } catch {
+      return failedPartitioning('Non JSON record provided', Buffer.from(message, 'utf8'));
+    }
+  return withPartitionKeys(data, input, spec.partitionQuery, keys, () => Buffer.from(message, 'utf8'));
+}
+
+/** The record with the partition keys `query` gives for `input`, or the failure (`raw`: the record as it was). */
+function withPartitionKeys(
+  data: Buffer | string,
+  input: unknown,
+  query: JqProgram,
+  keys: readonly string[],
+  raw: () => Buffer,
+): ProcessedRecord | FailedRecord {
   let output: unknown;
   try {
-    output = spec.partitionQuery.evaluate(input);
+    output = query.evaluate(input);
   } catch (err) {
-    if (err instanceof JqError) return fail(`jq: ${err.message}`);
+    if (err instanceof JqError) return failedPartitioning(`jq: ${err.message}`, raw());
     throw err;
   }
   if (output === null || typeof output !== 'object' || Array.isArray(output))
-    return fail('The metadata extraction query did not produce a JSON object');
+    return failedPartitioning('The metadata extraction query did not produce a JSON object', raw());
   const values: Record<string, string> = {};
   for (const key of keys) {
     const value = (output as Record<string, unknown>)[key];
     if (typeof value === 'string') values[key] = value;
     else if (typeof value === 'number' || typeof value === 'boolean') values[key] = String(value);
     else
-      return fail(
+      return failedPartitioning(
         `Partition key ${key} is ${value === undefined || value === null ? 'missing' : 'not a scalar'}`,
+        raw(),
       );
-    if (values[key] === '') return fail(`Partition key ${key} is empty`);
+    if (values[key] === '') return failedPartitioning(`Partition key ${key} is empty`, raw());
   }
-  return { kind: 'record', data: delimited, partitionKeys: values };
+  return { kind: 'record', data, partitionKeys: values };
 }
+
+const failedPartitioning = (message: string, rawData: Buffer) =>
+  failed(PARTITIONING_FAILED, 'DynamicPartitioning.MetadataExtractionFailed', message, rawData);
 
 const NEWLINE = Buffer.from('\n');
 

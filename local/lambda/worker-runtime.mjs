@@ -98,10 +98,11 @@ function contextFor(message) {
 
 /**
  * Send this environment's stdout and stderr to `file`, batching writes: what a handler logs is
- * kept (flushed at the end of each tick and on exit), without a message to the main thread
- * or a syscall per line. Lines containing one of `markers` are also posted to the main thread,
- * in batches (every FORWARD_INTERVAL_MS or FORWARD_MAX_LINES lines, and on flush): what the
- * platform reads from logs, such as embedded metrics and lines a log subscription delivers.
+ * kept (flushed at the end of its tick, or FLUSH_SPACING_MS after the previous write, and on
+ * exit), without a message to the main thread or a syscall per line. Lines containing one of
+ * `markers` are also posted to the main thread, in batches (every FORWARD_INTERVAL_MS or
+ * FORWARD_MAX_LINES lines, and on flush): what the platform reads from logs, such as embedded
+ * metrics and lines a log subscription delivers.
  * A message per tick would cost the main thread, which also serves the gateway, about one
  * message per request under load. Returns the flush (file and forwarded lines).
  */
@@ -109,10 +110,14 @@ function installLogSink(file, markers) {
   // Forwarded lines wait at most this long, so one message carries many requests' lines...
   const FORWARD_INTERVAL_MS = 50;
   // ... or until this many wait (bounds a message, and the main thread's work on it).
-  const FORWARD_MAX_LINES = 64;
+  const FORWARD_MAX_LINES = 32;
+  // Writes are at least this far apart: under load one write covers many requests' lines,
+  // while a quiet function's lines are written at the end of their tick as before.
+  const FLUSH_SPACING_MS = 5;
   const fd = openSync(file, 'a');
   let pending = [];
   let scheduled = false;
+  let lastFlush = 0;
   let forwarding = [];
   let forwardTimer;
   const forwardNow = () => {
@@ -140,6 +145,7 @@ function installLogSink(file, markers) {
   const flush = () => {
     scheduled = false;
     if (pending.length === 0) return;
+    lastFlush = Date.now();
     const text = pending.join('');
     pending = [];
     writeSync(fd, text);
@@ -157,7 +163,9 @@ function installLogSink(file, markers) {
     );
     if (!scheduled) {
       scheduled = true;
-      setImmediate(flush);
+      const wait = lastFlush + FLUSH_SPACING_MS - Date.now();
+      if (wait > 0) setTimeout(flush, wait);
+      else setImmediate(flush);
     }
     const done = typeof encoding === 'function' ? encoding : callback;
     if (typeof done === 'function') done();

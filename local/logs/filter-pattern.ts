@@ -18,6 +18,11 @@ export interface FilterPattern {
    */
   readonly marker: string;
   matches(message: string): boolean;
+  /**
+   * Like `matches`, but a JSON pattern's match returns the event it parsed (an object), so a
+   * caller that reads the JSON too does not parse it again; other matches return true.
+   */
+  matchEvent(message: string): object | boolean;
 }
 
 type Selector = ReadonlyArray<string | number>;
@@ -37,23 +42,25 @@ type Expr =
 /** Compile a filter pattern; throws FilterPatternUnsupported for syntax not run locally. */
 export function compileFilterPattern(source: string): FilterPattern {
   const text = source.trim();
-  if (text === '') return { source, marker: '', matches: () => true };
+  if (text === '') return { source, marker: '', matches: () => true, matchEvent: () => true };
   if (text.startsWith('{')) {
     if (!text.endsWith('}'))
       throw new FilterPatternUnsupported(`JSON pattern without a closing brace: ${source}`);
     const expr = new JsonPatternParser(text.slice(1, -1), source).parse();
+    const matchEvent = (message: string): object | false => {
+      let event: unknown;
+      try {
+        event = JSON.parse(message);
+      } catch {
+        return false;
+      }
+      return event !== null && typeof event === 'object' && evaluate(expr, event) ? event : false;
+    };
     return {
       source,
       marker: markerOf(expr),
-      matches(message) {
-        let event: unknown;
-        try {
-          event = JSON.parse(message);
-        } catch {
-          return false;
-        }
-        return event !== null && typeof event === 'object' && evaluate(expr, event);
-      },
+      matches: (message) => matchEvent(message) !== false,
+      matchEvent,
     };
   }
   if (text.startsWith('['))
@@ -297,9 +304,7 @@ function termPattern(text: string, source: string): FilterPattern {
     .filter((t) => !t.exclude)
     .map((t) => t.text)
     .reduce((a, b) => (b.length > a.length ? b : a), '');
-  return {
-    source,
-    marker,
-    matches: (message) => groups.some((group) => group.every((t) => message.includes(t.text) !== t.exclude)),
-  };
+  const matches = (message: string) =>
+    groups.some((group) => group.every((t) => message.includes(t.text) !== t.exclude));
+  return { source, marker, matches, matchEvent: matches };
 }

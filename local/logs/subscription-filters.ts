@@ -1,9 +1,9 @@
 // CloudWatch Logs subscription filters, locally: the template's `AWS::Logs::SubscriptionFilter`
 // resources are read (which local functions log to the filtered log group, the pattern, the
 // destination stream), and each is fed from the local Lambda service's log lines. Lines the
-// pattern matches are handed on as CloudWatch Logs hands them to Firehose: one gzipped
-// `DATA_MESSAGE` envelope per batch of log events, so the stream's own processors
-// (decompression, message extraction) run on exactly what they get on AWS.
+// pattern matches are handed on as CloudWatch Logs hands them to Firehose: `DATA_MESSAGE`
+// envelopes of log events, gzipped on the wire (`encodeEnvelope`), so the stream's own
+// processors (decompression, message extraction) run on exactly what they get on AWS.
 import { gzipSync } from 'node:zlib';
 import { deliveryStreamName, parseDeliveryStreamArn } from '../firehose/stream-spec.ts';
 import type { LogListener } from '../lambda/lambda-service.ts';
@@ -132,8 +132,51 @@ function destinationStream(
   return name;
 }
 
-/** Hands a delivery stream the records CloudWatch Logs would put (PutRecordBatch). */
+/** One log event of a subscription envelope. */
+export interface SubscriptionLogEvent {
+  readonly id: string;
+  /** Epoch ms. */
+  readonly timestamp: number;
+  readonly message: string;
+  /**
+   * The message as JSON, when the filter pattern parsed it already (a JSON pattern): not part of
+   * what CloudWatch Logs sends, and left out of `envelopeJson`.
+   */
+  readonly json?: object;
+}
+
+/** What CloudWatch Logs sends a subscription's destination, before compression (`DATA_MESSAGE`). */
+export interface SubscriptionEnvelope {
+  readonly messageType: 'DATA_MESSAGE';
+  readonly owner: string;
+  readonly logGroup: string;
+  readonly logStream: string;
+  readonly subscriptionFilters: readonly string[];
+  readonly logEvents: readonly SubscriptionLogEvent[];
+}
+
+/** An envelope's JSON text, as CloudWatch Logs writes it. */
+export function envelopeJson(envelope: SubscriptionEnvelope): string {
+  return JSON.stringify({
+    ...envelope,
+    logEvents: envelope.logEvents.map(({ id, timestamp, message }) => ({ id, timestamp, message })),
+  });
+}
+
+/** An envelope as CloudWatch Logs puts it into the destination: gzipped JSON, one record. */
+export function encodeEnvelope(envelope: SubscriptionEnvelope): Buffer {
+  return gzipSync(envelopeJson(envelope));
+}
+
+/** Hands a delivery stream the records CloudWatch Logs would put (PutRecordBatch): gzipped envelopes. */
 export type PutRecords = (deliveryStreamName: string, records: Buffer[]) => void;
+
+/**
+ * Hands a delivery stream the envelopes of one batch of log lines, not yet compressed: a
+ * destination that decompresses them anyway (as a Firehose stream fed by a subscription does)
+ * can skip the round trip, which would give back the same bytes.
+ */
+export type PutEnvelopes = (deliveryStreamName: string, envelopes: SubscriptionEnvelope[]) => void;
 
 /** At most this much log text per envelope, as CloudWatch Logs keeps each record under Firehose's 1,000 KiB. */
 const MAX_ENVELOPE_MESSAGE_BYTES = 256 * 1024;
@@ -149,44 +192,61 @@ export function subscriptionListener(
   put: PutRecords,
   log: (line: string) => void = () => undefined,
 ): LogListener {
+  return subscriptionEnvelopeListener(
+    filter,
+    (name, envelopes) => put(name, envelopes.map(encodeEnvelope)),
+    log,
+  );
+}
+
+/**
+ * The log listener running `filter`, handing its stream the envelopes uncompressed (see
+ * PutEnvelopes): what `LocalFirehose.subscriptionListener` uses. Lines are matched and put as
+ * they arrive; the Lambda service hands them over in batches.
+ */
+export function subscriptionEnvelopeListener(
+  filter: SubscriptionFilterSpec,
+  put: PutEnvelopes,
+  log: (line: string) => void = () => undefined,
+): LogListener {
   const functions = new Set(filter.functionNames);
+  const subscriptionFilters = [filter.filterName];
   return {
     marker: filter.pattern.marker,
     onLines(lines, source) {
       if (!functions.has(source.functionName)) return;
       try {
-        const matching = lines.filter((line) => filter.pattern.matches(line));
-        if (matching.length === 0) return;
         const timestamp = Date.now();
         const logStream = `${new Date(timestamp).toISOString().slice(0, 10).replaceAll('-', '/')}/[${source.version}]local`;
-        const records: Buffer[] = [];
-        let events: Array<{ id: string; timestamp: number; message: string }> = [];
+        const envelopes: SubscriptionEnvelope[] = [];
+        let events: SubscriptionLogEvent[] = [];
         let bytes = 0;
         const seal = () => {
           if (events.length === 0) return;
-          records.push(
-            gzipSync(
-              JSON.stringify({
-                messageType: 'DATA_MESSAGE',
-                owner: LOCAL_ACCOUNT_ID,
-                logGroup: filter.logGroupName,
-                logStream,
-                subscriptionFilters: [filter.filterName],
-                logEvents: events,
-              }),
-            ),
-          );
+          envelopes.push({
+            messageType: 'DATA_MESSAGE',
+            owner: LOCAL_ACCOUNT_ID,
+            logGroup: filter.logGroupName,
+            logStream,
+            subscriptionFilters,
+            logEvents: events,
+          });
           events = [];
           bytes = 0;
         };
-        for (const message of matching) {
+        for (const message of lines) {
+          const matched = filter.pattern.matchEvent(message);
+          if (matched === false) continue;
           if (bytes > 0 && bytes + message.length > MAX_ENVELOPE_MESSAGE_BYTES) seal();
           eventSequence = (eventSequence + 1) % 1_000_000;
-          events.push({ id: `${timestamp}${String(eventSequence).padStart(6, '0')}`, timestamp, message });
+          const id = `${timestamp}${String(eventSequence).padStart(6, '0')}`;
+          events.push(
+            matched === true ? { id, timestamp, message } : { id, timestamp, message, json: matched },
+          );
           bytes += message.length;
         }
         seal();
-        put(filter.deliveryStreamName, records);
+        if (envelopes.length > 0) put(filter.deliveryStreamName, envelopes);
       } catch (err) {
         log(
           `[logs] ${filter.logicalId}: log events not delivered to ${filter.deliveryStreamName}: ${(err as Error).message}`,

@@ -1,5 +1,5 @@
 // The metric store: exact dimension-set identity, per-period statistics including percentiles,
-// statistic sets, and bounded retention.
+// statistic sets, per-second and per-minute aggregates, and bounded retention and memory.
 import { describe, expect, it } from 'vitest';
 import { MetricStore } from '../../../../local/cloudwatch/metric-store.ts';
 import { parseStatistic, percentile, statisticValue } from '../../../../local/cloudwatch/statistics.ts';
@@ -88,14 +88,68 @@ describe('MetricStore', () => {
       expect(parseStatistic(name)).toBeUndefined();
   });
 
-  it('keeps at most maxPointsPerSeries datapoints, dropping the oldest', () => {
-    const store = new MetricStore({ now: () => T0, maxPointsPerSeries: 100 });
+  it('keeps every datapoint in its minute, whatever the traffic', () => {
+    // The store aggregates as datapoints arrive: no count limit drops the oldest of a busy minute.
+    const store = new MetricStore({ now: () => T0 });
     const series = store.series('N', 'Count');
-    for (let i = 0; i < 250; i++) series.add(T0 + i, i);
-    expect(series.length).toBe(100);
+    for (let i = 0; i < 250_000; i++) series.add(T0 + (i % 60_000), i);
+    expect(series.length).toBe(250_000);
     const period = defined(series.periods(grid(1), false)[0], 'period');
-    expect(statisticValue(period, stat('Minimum'))).toBe(150);
-    expect(statisticValue(period, stat('Maximum'))).toBe(249);
+    expect(statisticValue(period, stat('SampleCount'))).toBe(250_000);
+    expect(statisticValue(period, stat('Minimum'))).toBe(0);
+    expect(statisticValue(period, stat('Maximum'))).toBe(249_999);
+    expect(statisticValue(period, stat('Sum'))).toBe((249_999 * 250_000) / 2);
+  });
+
+  it('reads periods under a minute from per-second aggregates', () => {
+    const store = new MetricStore({ now: () => T0 });
+    const series = store.series('N', 'Count');
+    for (let s = 0; s < 60; s++) series.add(T0 + s * 1000 + 500, s);
+    const tenSeconds = series.periods(grid(6, 10_000), false);
+    expect(tenSeconds.map((p) => p?.sum)).toEqual([45, 145, 245, 345, 445, 545]);
+    // A grid that starts inside a minute takes the seconds it covers.
+    const offset = series.periods({ start: T0 + 55_000, periodMs: 5_000, count: 2 }, false);
+    expect(offset.map((p) => p?.sum)).toEqual([55 + 56 + 57 + 58 + 59, undefined]);
+  });
+
+  it('keeps per-second detail for highResolutionRetentionMs; older minutes count where they start', () => {
+    let now = T0 + 10 * MINUTE;
+    const store = new MetricStore({ now: () => now, highResolutionRetentionMs: 5 * MINUTE });
+    const series = store.series('N', 'Count');
+    for (let s = 0; s < 60; s++) series.add(T0 + s * 1000, 1); // the minute at T0, one per second
+    series.add(now, 1);
+    store.prune();
+    // The minute at T0 is older than 5 minutes: its seconds are gone, its aggregate is not.
+    expect(series.periods(grid(6, 10_000), false).map((p) => p?.sum)).toEqual([
+      60,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(series.periods(grid(1), false)[0]?.sum).toBe(60);
+    now += MINUTE;
+    series.add(now, 1);
+    expect(series.periods({ start: now - 10_000, periodMs: 10_000, count: 2 }, false)[1]?.sum).toBe(1);
+  });
+
+  it('bounds the memory of per-second detail, dropping the oldest seconds first', () => {
+    const store = new MetricStore({ now: () => T0, maxHighResolutionBytesPerSeries: 64 * 1024 });
+    const series = store.series('N', 'Latency');
+    // 10 minutes of 300 distinct values per second: far more detail than 64 KiB holds.
+    for (let s = 0; s < 600; s++)
+      for (let i = 0; i < 300; i++) series.add(T0 + s * 1000 + i, 1 + ((s * 300 + i) % 997));
+    expect(series.length).toBe(180_000);
+    // The latest seconds keep their detail ...
+    const last = series.periods({ start: T0 + 599_000, periodMs: 1000, count: 1 }, false)[0];
+    expect(last?.count).toBe(300);
+    // ... the first minute's seconds were dropped, and the minute is whole in its first period.
+    const first = series.periods(grid(6, 10_000), false);
+    expect(first[0]?.count).toBe(18_000);
+    expect(first.slice(1).every((p) => p === undefined)).toBe(true);
+    // Periods of a minute or more never needed the seconds.
+    expect(series.periods(grid(10), false).map((p) => p?.count)).toEqual(new Array(10).fill(18_000));
   });
 
   it('drops datapoints past retention and refuses ones outside it', () => {

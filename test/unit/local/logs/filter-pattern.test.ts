@@ -22,6 +22,17 @@ describe('JSON filter patterns', () => {
     expect(pattern.marker).toBe('inference-capture');
   });
 
+  it('hands over the event it parsed when it matches, so the JSON is parsed once', () => {
+    const pattern = compileFilterPattern(CAPTURE_FILTER_PATTERN);
+    expect(pattern.matchEvent(capture)).toEqual(JSON.parse(capture));
+    expect(pattern.matchEvent(line({ kind: 'metric' }))).toBe(false);
+    expect(pattern.matchEvent('inference-capture is not JSON')).toBe(false);
+    // Term patterns parse nothing: a match is just true.
+    expect(compileFilterPattern('ERROR -timeout').matchEvent('ERROR: disk full')).toBe(true);
+    expect(compileFilterPattern('ERROR -timeout').matchEvent('ERROR: timeout')).toBe(false);
+    expect(compileFilterPattern('').matchEvent('anything')).toBe(true);
+  });
+
   it('compares strings with = and != and * wildcards, and numbers with every operator', () => {
     const cases: Array<[string, boolean]> = [
       ['{ $.model = "fl*" }', true],

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { CAPTURE_FILTER_PATTERN } from '../../../../functions/lib/capture/capture-record.ts';
 import {
   readSubscriptionFilters,
+  type SubscriptionEnvelope,
+  subscriptionEnvelopeListener,
   subscriptionListener,
 } from '../../../../local/logs/subscription-filters.ts';
 import { defined } from '../defined.ts';
@@ -124,6 +126,30 @@ describe('subscriptionListener', () => {
     );
     expect(events.length).toBeGreaterThan(1);
     expect(events.reduce((a, b) => a + b, 0)).toBe(5);
+  });
+
+  it('hands a stream that decompresses anyway the envelopes themselves, with the JSON it parsed', () => {
+    const puts: Array<[string, SubscriptionEnvelope[]]> = [];
+    const listener = subscriptionEnvelopeListener(filter, (name, envelopes) => puts.push([name, envelopes]));
+    const capture = JSON.stringify({ kind: 'inference-capture', model: 'm' });
+    listener.onLines([capture, 'inference-capture, not JSON'], { functionName: fn, version: '2' });
+    const [name, envelopes] = defined(puts[0], 'a put');
+    expect(name).toBe(filter.deliveryStreamName);
+    expect(envelopes).toHaveLength(1);
+    expect(envelopes[0]).toMatchObject({
+      messageType: 'DATA_MESSAGE',
+      logGroup: filter.logGroupName,
+      subscriptionFilters: [filter.filterName],
+      logEvents: [{ message: capture, json: { kind: 'inference-capture', model: 'm' } }],
+    });
+    // The gzipped form of the same lines carries the messages only.
+    const gzipped: Buffer[][] = [];
+    subscriptionListener(filter, (_, records) => gzipped.push(records)).onLines([capture], {
+      functionName: fn,
+      version: '2',
+    });
+    const sent = JSON.parse(gunzipSync(defined(gzipped[0]?.[0], 'a record')).toString('utf8'));
+    expect(Object.keys(sent.logEvents[0]).sort()).toEqual(['id', 'message', 'timestamp']);
   });
 
   it('logs instead of throwing when the stream refuses the records', () => {
