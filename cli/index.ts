@@ -43,11 +43,16 @@ const USAGE = `usage: mlops <command> [options]
                                                            offline, and print the shadow comparison report
   release <model> <version> [--strategy canary|linear|all-at-once|blue-green] [--plan 5,25,50,100] [--bake 5m]
         [--check-interval 30s]                             release a Staging version on the live alias step by step,
-                                                           rolling back at once on a breach; Production on success
+                                                           rolling back at once on a breach; Production on success,
+                                                           then live handed back at rest to the version it started from
+  release <model> <version> --strategy shadow [--bake 1h] [--settle 2m]
+                                                           the challenger answers copies of live requests for the bake
+                                                           (live alias and registry untouched); prints the comparison's
+                                                           verdict and report (exit 0 only when it passes)
   rollback <model> [--reason "…"]                          all traffic back on the version live before the model's last
                                                            release (a running one stops at its next step)
   status <model>                                           live weights and versions, the model version each serves,
-                                                           the watched alarms and the release's step
+                                                           the watched alarms, the release's step and a running shadow
   alarms [--state ALARM|OK|INSUFFICIENT_DATA] [--prefix P]
                                                            the CloudWatch alarms: state, since when, and why
   status                                                   where the platform is and what it exposes
@@ -96,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
       plan: { type: 'string' },
       bake: { type: 'string' },
       'check-interval': { type: 'string' },
+      settle: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -191,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
         plan: values.plan,
         bake: values.bake,
         checkInterval: values['check-interval'],
+        settle: values.settle,
         json: values.json,
       });
     case 'rollback':

@@ -14,6 +14,7 @@ import { loadApiKeys } from './api-keys.ts';
 import { deployBucketAssets } from './bucket-deployment.ts';
 import { readAlarms } from './cloudwatch/alarm-definitions.ts';
 import { LocalCloudWatch } from './cloudwatch/local-cloudwatch.ts';
+import { deploymentGroupsFromTemplate } from './codedeploy/code-deploy-api.ts';
 import { localDynamoDbClient, startDynamoDb } from './emulators/dynamodb.ts';
 import { ensureTablesFromTemplate } from './emulators/dynamodb-tables.ts';
 import { localSdkEnv } from './emulators/local-aws.ts';
@@ -216,6 +217,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
     const stacks: StackInfo[] = [];
     const apis: RestApiModel[] = [];
+    // CodeDeploy applications → deployment groups of every stack (the guard of model releases asks).
+    const deploymentGroups = new Map<string, Set<string>>();
     const apiKeyIds: string[] = [];
     const explicitKeys = new Map<string, string>();
     const reports: ResourceReport[] = [];
@@ -317,6 +320,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
         AWS_ENDPOINT_URL_SFN: baseUrl,
         AWS_ENDPOINT_URL_CLOUDWATCH: baseUrl,
+        AWS_ENDPOINT_URL_CODEDEPLOY: baseUrl,
         // Node 20 is supported here; the SDK's notice about its future end of support is noise in logs.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };
@@ -393,6 +397,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       for (const bucketName of eventSources.buckets) events.addS3Bucket(bucketName);
       report.warnings.push(...eventSources.warnings);
 
+      const groups = deploymentGroupsFromTemplate(
+        resources,
+        (id) => String(resolveIn({ Ref: id })),
+        resolveIn,
+      );
+      for (const [application, names] of groups)
+        deploymentGroups.set(application, new Set([...(deploymentGroups.get(application) ?? []), ...names]));
+
       const apiSetup = readRestApiSetup({ Resources: resources }, resolveIn);
       report.warnings.push(...apiSetup.warnings);
       for (const api of apiSetup.apis)
@@ -447,6 +459,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       lambda,
       stepFunctions,
       cloudWatch: cloudwatch,
+      codeDeploy: deploymentGroups,
       metrics: cloudwatch.gatewayMetrics(),
       accessLog,
     });

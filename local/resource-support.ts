@@ -55,9 +55,9 @@ const NO_LOCAL_MEANING: Readonly<Record<string, string>> = {
   // Code releases act only when a deploy updates an existing alias; the local runtime creates the
   // alias from the template at every start, as CloudFormation does when it creates a stack.
   'AWS::CodeDeploy::Application':
-    "code releases (CodeDeploy) shift an alias only when a deploy updates it; locally the alias starts at the template's version",
+    "code releases (CodeDeploy) shift an alias only when a deploy updates it; locally the alias starts at the template's version, and the CodeDeploy API answers that no deployment runs",
   'AWS::CodeDeploy::DeploymentGroup':
-    "code releases (CodeDeploy) shift an alias only when a deploy updates it; locally the alias starts at the template's version",
+    "code releases (CodeDeploy) shift an alias only when a deploy updates it; locally the alias starts at the template's version, and the CodeDeploy API answers that no deployment runs",
   'AWS::CodeDeploy::DeploymentConfig': 'traffic-shifting settings of code releases, which do not run locally',
 };
 

@@ -1,7 +1,8 @@
 // `mlops status <model>`: what serves the model now and where its release stands — the live
 // alias's versions and weights (read from Lambda, not from the record), the model version each of
 // them serves (its pin, or the registry's Production version it follows), the registry, the
-// watched alarms, the alias lock, and the last release with its step and last check.
+// watched alarms, the alias lock, the last release with its step and last check, and the model's
+// shadow (running, or the last one with its verdict).
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { describeRouting } from '../../functions/lib/releases/alias-routing.ts';
@@ -13,6 +14,7 @@ import {
   type ReleaseLock,
   type ReleaseRecord,
 } from '../../functions/lib/releases/release-record.ts';
+import { isShadowActive, type ShadowConfig } from '../../functions/lib/releases/shadow-config.ts';
 import { ModelName } from '../../functions/lib/schemas/model-name.ts';
 import { table } from '../format.ts';
 import { clientOptions, type Target } from '../target.ts';
@@ -37,6 +39,8 @@ export interface ReleaseStatus {
   readonly alarms: readonly AlarmStatus[];
   readonly lock: ReleaseLock | null;
   readonly release: ReleaseRecord | null;
+  /** The model's shadow on the `shadow` alias: running (`active`), or the last one; null: none. */
+  readonly shadow: (ShadowConfig & { readonly active: boolean }) | null;
 }
 
 export async function releaseStatusCommand(
@@ -57,11 +61,12 @@ export async function releaseStatusCommand(
 export async function readStatus(target: Target, model: string): Promise<ReleaseStatus> {
   const clients = releaseClients(target);
   const lambda = new LambdaClient(clientOptions(target, 'lambda'));
-  const [alias, head, lock, release] = await Promise.all([
+  const [alias, head, lock, release, shadow] = await Promise.all([
     lambda.send(new GetAliasCommand({ FunctionName: clients.functionName, Name: clients.alias })),
     clients.registry.getModel(model),
     clients.store.getLock(lockTarget(clients.functionName, clients.alias)),
     clients.store.latestRelease(model),
+    clients.shadows.get(),
   ]);
   const production = head?.productionVersion ?? null;
   const weights = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {});
@@ -104,6 +109,7 @@ export async function readStatus(target: Target, model: string): Promise<Release
     alarms,
     lock: lock && !lock.releasedAt && Date.parse(lock.expiresAt) > Date.now() ? lock : null,
     release: release ?? null,
+    shadow: shadow?.model === model ? { ...shadow, active: isShadowActive(shadow, Date.now()) } : null,
   };
 }
 
@@ -147,6 +153,15 @@ export function formatStatus(s: ReleaseStatus): string {
       );
     if (r.lastCheck) lines.push(formatCheck(r.lastCheck));
     if (r.reason) lines.push(`          ${r.reason}`);
+  }
+  const sh = s.shadow;
+  if (sh) {
+    const who = `v${sh.challengerVersion} on function v${sh.functionVersion}${sh.championVersion === undefined ? '' : ` against v${sh.championVersion}`} (release ${sh.releaseId})`;
+    lines.push(
+      sh.active
+        ? `shadow    running: ${who}, copying live requests until ${sh.until}`
+        : `shadow    last: ${who}, ended ${sh.finishedAt ?? sh.until}: ${sh.report ? `${sh.report.verdict}, report ${sh.report.uri}` : (sh.finishReason ?? 'no report')}`,
+    );
   }
   return lines.join('\n');
 }

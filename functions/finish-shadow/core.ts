@@ -1,8 +1,9 @@
 // Release step FinishShadow: stop copying (the shadow item is marked finished; live functions see
 // it within their cache TTL, and copies stop at `until` regardless), then compare the champion's
 // live capture records of the window with the challenger's shadow records, write the comparison
-// report beside the model's other release records, and return its verdict. Idempotent: a retry
-// keeps the first finish and rewrites the same report key (one per shadow, by its start time).
+// report beside the model's other release records, record its URI and verdict on the shadow item,
+// and return them as the shadow release's outcome. Idempotent: a retry keeps the first finish and
+// rewrites the same report key (one per shadow, by its start time).
 import * as z from 'zod';
 import type { CaptureObjects } from '../lib/drift/capture-window.ts';
 import { InvalidRequest } from '../lib/errors.ts';
@@ -55,8 +56,10 @@ export interface FinishShadowPorts {
 /** How long after the window a challenger's record may still be made (queued copies). */
 export const CHALLENGER_LATENESS_MS = 5 * 60_000;
 
-/** `$.shadowResult` in the release state machine. */
+/** `$.outcome` of a shadow release in the release state machine (its output). */
 export interface ShadowFinished {
+  /** `shadowed`: the window was compared and reported; `stopped`: copying stopped, no report. */
+  readonly outcome: 'shadowed' | 'stopped';
   readonly model: string;
   readonly challengerVersion: number;
   readonly championVersion?: number;
@@ -77,6 +80,34 @@ export interface ShadowFinished {
     readonly agreementRate: number | null;
     readonly meanAbsDelta: number | null;
     readonly challengerErrors: number;
+  };
+  /** One sentence for people: the verdict and where the report is. */
+  readonly summary: string;
+  /** SNS subject: at most 100 characters, one line. */
+  readonly subject: string;
+  /** SNS message: this outcome as JSON. */
+  readonly message: string;
+}
+
+type ShadowFacts = Omit<ShadowFinished, 'summary' | 'subject' | 'message'>;
+
+/** The outcome with its sentence, subject and message. */
+function describeShadowOutcome(facts: ShadowFacts): ShadowFinished {
+  const who = `${facts.model} v${facts.challengerVersion}`;
+  const against = facts.championVersion === undefined ? '' : ` against v${facts.championVersion}`;
+  const window = `${facts.window.start} – ${facts.window.end}`;
+  const r = facts.report;
+  const summary = r
+    ? `${who} shadowed${against} on function v${facts.functionVersion} (${window}): ${r.verdict}` +
+      `${r.reasons.length > 0 ? ` — ${r.reasons.join('; ')}` : ''}; ${r.pairs} pairs; report ${r.uri}`
+    : `${who}'s shadow${against} stopped without a report (${facts.finishReason}); the live alias and the registry are unchanged`;
+  const subject = r ? `Shadow ${who}: ${r.verdict}` : `Shadow ${who} stopped`;
+  const line = subject.replace(/[\r\n]+/g, ' ');
+  return {
+    ...facts,
+    summary,
+    subject: line.length <= 100 ? line : `${line.slice(0, 99)}…`,
+    message: JSON.stringify({ event: 'ShadowRelease', summary, ...facts }, null, 2),
   };
 }
 
@@ -107,7 +138,7 @@ export async function finishShadow(event: unknown, ports: FinishShadowPorts): Pr
     finishReason: finished.finishReason ?? input.reason,
   };
   ports.log('shadow finished', { ...base });
-  if (!input.report) return base;
+  if (!input.report) return describeShadowOutcome({ outcome: 'stopped', ...base });
 
   const pairs = await readShadowPairs(ports.captures, {
     model: finished.model,
@@ -136,8 +167,14 @@ export async function finishShadow(event: unknown, ports: FinishShadowPorts): Pr
   const key = shadowComparisonKey(finished.model, start);
   const document: ShadowComparisonDocument = { ...report, verdict, shadow: finished, captures: pairs.counts };
   const uri = await writeJson(ports.reports, key, document);
+  await ports.shadows.recordReport(finished.releaseId, {
+    uri,
+    verdict: verdict.verdict,
+    at: report.generatedAt,
+  });
   ports.log('shadow comparison written', { uri, verdict: verdict.verdict, pairs: report.counts.pairs });
-  return {
+  return describeShadowOutcome({
+    outcome: 'shadowed',
     ...base,
     report: {
       key,
@@ -150,5 +187,5 @@ export async function finishShadow(event: unknown, ports: FinishShadowPorts): Pr
       meanAbsDelta: report.scores.meanAbsDelta,
       challengerErrors: report.counts.challengerErrors,
     },
-  };
+  });
 }

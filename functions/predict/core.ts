@@ -32,6 +32,21 @@ export interface ScoredRequest {
   readonly scores: Float32Array;
 }
 
+/**
+ * Instances the serving model version refused (they do not match its features): a 400 like any
+ * InvalidRequest, whose answer also names that model version (`x-model-version`), so a release's
+ * warm-up learns which model version a function version serves.
+ */
+export class InstancesRefused extends InvalidRequest {
+  constructor(
+    message: string,
+    issues: readonly FieldIssue[],
+    readonly modelVersion: number,
+  ) {
+    super(message, issues);
+  }
+}
+
 /** Cap on reported issues, so a 1,000-row request of garbage gets a readable answer. */
 const MAX_ISSUES = 20;
 
@@ -49,7 +64,7 @@ export async function scoreRequest(request: PredictRequest, ports: PredictPorts)
   }
   const version = await ports.resolveVersion(request.model);
   const model = await ports.loadModel(version);
-  const instances = validateInstances(request.instances, model.featureSet.instanceSchema);
+  const instances = validateInstances(request.instances, model.featureSet.instanceSchema, version.version);
   const features = model.featureSet.encode(instances, model.encoding);
   const scores = await model.score(features, instances.length);
   const predictions = Array.from(
@@ -71,6 +86,7 @@ function validateInstances(
       value: unknown,
     ): { success: true; data: unknown } | { success: false; error: import('zod').ZodError };
   },
+  modelVersion: number,
 ): unknown[] {
   const valid: unknown[] = [];
   const issues: FieldIssue[] = [];
@@ -85,9 +101,10 @@ function validateInstances(
     }
   });
   if (badRows > 0) {
-    throw new InvalidRequest(
+    throw new InstancesRefused(
       `${badRows} of ${instances.length} instances do not match the model's features`,
       issues.slice(0, MAX_ISSUES),
+      modelVersion,
     );
   }
   return valid;

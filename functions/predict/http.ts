@@ -12,7 +12,7 @@ import type { EmfEntry, MetricValue } from '../lib/metrics/emf.ts';
 import { DIMENSION, METRICS_NAMESPACE, PREDICTION_METRICS } from '../lib/metrics/metric-names.ts';
 import { ModelName } from '../lib/schemas/model-name.ts';
 import { parsePredictRequest } from '../lib/schemas/predict-request.ts';
-import { type PredictPorts, type ScoredRequest, scoreRequest } from './core.ts';
+import { InstancesRefused, type PredictPorts, type ScoredRequest, scoreRequest } from './core.ts';
 import type { ShadowDispatcher } from './shadow.ts';
 
 /** Decode the body as API Gateway hands it over (base64 for binary media types). */
@@ -128,6 +128,8 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
       return response;
     } catch (err) {
       const { response, unexpected } = errorResponse(err, requestId);
+      if (err instanceof InstancesRefused)
+        response.headers = { ...response.headers, 'x-model-version': String(err.modelVersion) };
       const latencyMs = performance.now() - started;
       if (unexpected)
         logger.error('prediction failed', {

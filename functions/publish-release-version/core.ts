@@ -3,9 +3,11 @@
 // release's model version (other models' pins kept); `$LATEST` takes it, waits until updated, and
 // a version is published and waited for until active. The published version's configuration is
 // read back and must carry exactly those pins. Then the version is warmed: it loads its model
-// before any user traffic reaches it, and a version that cannot serve its model stops the release.
+// before any user traffic reaches it, and a version that cannot serve its model — or answers with
+// another model version than its pin — stops the release.
 import * as z from 'zod';
 import type { AliasControl } from '../lib/releases/alias-routing.ts';
+import { MODEL_VERSION_PINS_ENV, pinModel, readPins, sortedPins } from '../lib/releases/model-pins.ts';
 import { ReleaseRefused, ReleaseStateMismatch, WarmUpFailed } from '../lib/releases/release-errors.ts';
 import { LOCK_TTL_MS, lockTarget, type ReleaseStore } from '../lib/releases/release-record.ts';
 import {
@@ -15,9 +17,7 @@ import {
   parseStepInput,
   ReleaseContext,
 } from '../lib/releases/release-state.ts';
-
-/** The predict function's variable that ties a function version to model versions. */
-export const PINS_VARIABLE = 'MODEL_VERSION_PINS';
+import { warmUp } from '../lib/releases/warm-up.ts';
 
 /** Warm-up invocations before traffic: a smoke check, and for blue-green enough to take the flip. */
 export const WARM_INVOCATIONS = { default: 2, 'blue-green': 10 } as const;
@@ -41,14 +41,12 @@ export async function publishReleaseVersion(event: unknown, ports: PublishPorts)
         `version v${live.version}'s (${live.codeSha256}): a code deploy is unfinished; a model release ` +
         'would ship that code too. Let the code release finish first',
     );
-  const pins = {
-    ...readPins(live.environment, `live version v${live.version}`),
-    [release.model]: release.modelVersion,
-  };
-  const environment: Record<string, string> = {
-    ...live.environment,
-    [PINS_VARIABLE]: JSON.stringify(sortedPins(pins)),
-  };
+  const { environment, pins: expected } = pinModel(
+    live.environment,
+    release.model,
+    release.modelVersion,
+    `live version v${live.version}`,
+  );
   const version = await ports.alias.publishVersion(
     environment,
     `release ${release.releaseId}: ${modelLabel(release)} (from v${live.version})`,
@@ -61,20 +59,19 @@ export async function publishReleaseVersion(event: unknown, ports: PublishPorts)
   // Read back: the version must run exactly the intended configuration.
   const published = await ports.alias.getVersionConfig(version);
   const readPinsBack = readPins(published.environment, `published version v${version}`);
-  const expected = sortedPins(pins);
   if (JSON.stringify(sortedPins(readPinsBack)) !== JSON.stringify(expected))
     throw new ReleaseStateMismatch(
       `published v${version} pins ${JSON.stringify(sortedPins(readPinsBack))}, intended ${JSON.stringify(expected)}`,
     );
   const drifted = Object.keys({ ...environment, ...published.environment }).filter(
-    (k) => k !== PINS_VARIABLE && environment[k] !== published.environment[k],
+    (k) => k !== MODEL_VERSION_PINS_ENV && environment[k] !== published.environment[k],
   );
   if (drifted.length > 0)
     throw new ReleaseStateMismatch(
       `published v${version} differs from the live version's configuration in ${drifted.join(', ')}`,
     );
 
-  const warmed = await warmUp(ports.alias, release, version);
+  const warmed = await warmPublished(ports.alias, release, version);
   await ports.store.updateRelease(keyOf(release), {
     newFunctionVersion: version,
     updatedAt: ports.now().toISOString(),
@@ -88,74 +85,22 @@ export async function publishReleaseVersion(event: unknown, ports: PublishPorts)
   return { functionVersion: version, pins: expected, warmed };
 }
 
-/** The pins a configuration carries (none: follows the registry's Production versions). */
-export function readPins(
-  environment: Readonly<Record<string, string>>,
-  whose: string,
-): Record<string, number> {
-  const text = environment[PINS_VARIABLE];
-  if (text === undefined || text.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ReleaseRefused(`${whose}: ${PINS_VARIABLE} is not valid JSON (${text})`);
-  }
-  const pins = z.record(z.string(), z.number().int().positive()).safeParse(parsed);
-  if (!pins.success)
-    throw new ReleaseRefused(`${whose}: ${PINS_VARIABLE} is not a {model: version} map (${text})`);
-  return pins.data;
-}
-
-const sortedPins = (pins: Record<string, number>) =>
-  Object.fromEntries(Object.entries(pins).sort(([a], [b]) => a.localeCompare(b)));
-
 /**
- * A prediction request whose one instance has no features: the version resolves and loads its
- * model (what a cold start costs), then refuses the instance with a 400. 404 or 5xx mean it cannot
- * serve the model. Refusals emit no metrics and are not captured, so the comparison stays clean.
+ * Warm the new version before any traffic: it loads its model, and every answer that names the
+ * model version it served must name the release's (its pin read back by the running code).
  */
-export function warmUpEvent(model: string, index: number, releaseId: string) {
-  return {
-    resource: '/models/{model}/predict',
-    path: `/models/${model}/predict`,
-    httpMethod: 'POST',
-    headers: { 'content-type': 'application/json' },
-    pathParameters: { model },
-    body: JSON.stringify({ instances: [{}] }),
-    isBase64Encoded: false,
-    requestContext: { requestId: `${releaseId}-warm-up-${index}` },
-  };
-}
-
-async function warmUp(alias: AliasControl, release: ReleaseContext, version: string): Promise<number> {
+async function warmPublished(alias: AliasControl, release: ReleaseContext, version: string): Promise<number> {
   const n = release.strategy === 'blue-green' ? WARM_INVOCATIONS['blue-green'] : WARM_INVOCATIONS.default;
-  const outcomes = await Promise.all(
-    Array.from({ length: n }, (_, i) =>
-      alias.invokeVersion(version, warmUpEvent(release.model, i, release.releaseId)),
-    ),
-  );
-  for (const outcome of outcomes) {
-    const payload = outcome.payload as { statusCode?: number; body?: string; errorMessage?: string } | null;
-    if (outcome.functionError)
-      throw new WarmUpFailed(
-        `v${version} failed its warm-up (${outcome.functionError}): ${payload?.errorMessage ?? JSON.stringify(payload)}`,
-      );
-    const status = payload?.statusCode;
-    if (typeof status !== 'number' || status >= 500 || status === 404)
-      throw new WarmUpFailed(
-        `v${version} cannot serve ${modelLabel(release)}: warm-up answered ${status ?? 'no status'} ${errorText(payload?.body)}`,
-      );
-  }
+  const served = await warmUp((v, event) => alias.invokeVersion(v, event), {
+    version,
+    model: release.model,
+    invocations: n,
+    requestIdPrefix: release.releaseId,
+    subject: `v${version}`,
+    serving: modelLabel(release),
+  });
+  const other = served.find((v) => v !== undefined && v !== release.modelVersion);
+  if (other !== undefined)
+    throw new WarmUpFailed(`v${version} serves ${release.model} v${other}, not ${modelLabel(release)}`);
   return n;
-}
-
-function errorText(body: string | undefined): string {
-  if (!body) return '';
-  try {
-    const parsed = JSON.parse(body) as { error?: { message?: string } };
-    return parsed.error?.message ?? body.slice(0, 300);
-  } catch {
-    return body.slice(0, 300);
-  }
 }

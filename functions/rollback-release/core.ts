@@ -3,22 +3,28 @@
 //   bake, a read-back that differed from the intent, a step that failed, a rollback a person asked
 //   for. The alias goes back to 100% on the version that was live before (read back), the
 //   registry's Production pointer is restored if the release had already moved it, the record
-//   says why, and the lock is let go on every path (even when the flip itself fails).
-// operator (`mlops rollback <model>`): the model's last release is rolled back. A running one is
-//   flagged first (its next step rolls back instead of going on) and its alias flipped at once; a
-//   finished one is flipped back under the alias lock, only while the alias still routes what it
-//   left, and the registry's Production pointer goes back to the previous model version with it.
+//   says why, and the lock is let go on every path (even when the flip itself fails). A release
+//   stopped by a code release (CodeDeploymentInProgress, or a CodeDeploy deployment under way now)
+//   is only recorded as `interrupted`: CodeDeploy owns the alias, so neither the alias nor the
+//   registry is written.
+// operator (`mlops rollback <model>`): the model's last release is rolled back. A running (or
+//   interrupted) one is flagged first (its next step rolls back instead of going on) and its alias
+//   flipped at once; a finished one is rolled back under the alias lock, only while the alias
+//   still routes what it left: its registry pointer goes back to the previous model version (the
+//   version it handed the alias back to follows it, so the alias stays where it is) — or, when it
+//   could not hand the alias back, the alias flips back to that version too.
 import * as z from 'zod';
 import { InvalidRequest, reasonFromCause } from '../lib/errors.ts';
 import type { ModelRegistry } from '../lib/registry/model-version.ts';
+import { flipTo } from '../lib/releases/alias-flip.ts';
 import {
-  AliasChanged,
   type AliasControl,
   describeRouting,
   type Routing,
   routingOf,
   sameRouting,
 } from '../lib/releases/alias-routing.ts';
+import { CodeDeploymentInProgress, type CodeDeployPorts } from '../lib/releases/code-deploy-guard.ts';
 import { NothingToRollBack, ReleaseRefused, ReleaseStateMismatch } from '../lib/releases/release-errors.ts';
 import { describeOutcome, type ReleaseOutcome } from '../lib/releases/release-outcome.ts';
 import {
@@ -64,12 +70,11 @@ export interface RollbackPorts {
     ReleaseStore,
     'getRelease' | 'latestRelease' | 'updateRelease' | 'acquireLock' | 'releaseLock'
   >;
+  /** CodeDeploy's deployments of the alias (code releases); absent when they are off. */
+  readonly codeDeploy?: CodeDeployPorts;
   readonly now: () => Date;
   readonly log: (message: string, data?: Record<string, unknown>) => void;
 }
-
-/** Attempts at the flip when the alias keeps moving under it (a racing step of the release). */
-const FLIP_ATTEMPTS = 3;
 /** The record and the notification keep reasons this long at most. */
 const MAX_REASON_CHARS = 2_000;
 
@@ -103,6 +108,11 @@ async function automaticRollback(
   const target: Routing = { version: release.previousFunctionVersion };
   const lock = lockTarget(release.functionName, release.alias);
   try {
+    // Stopped by a code release (the step's CodeDeploymentInProgress), or one runs now.
+    if (failure?.Error === 'CodeDeploymentInProgress')
+      return await interrupted(ports, input.state, record, reasonFromCause(failure.Cause));
+    const deployments = await activeDeployments(ports);
+    if (deployments !== undefined) return await interrupted(ports, input.state, record, deployments, reason);
     const before = await ports.alias.getAlias();
     const trafficMoved = !sameRouting(before, target) || (progress?.stepIndex ?? -1) >= 0;
     await flipTo(ports, target, 'rollback');
@@ -136,6 +146,9 @@ async function automaticRollback(
       at,
     });
   } catch (err) {
+    // A code release began between the check and the flip: it owns the alias now.
+    if (err instanceof CodeDeploymentInProgress)
+      return await interrupted(ports, input.state, record, err.message, reason);
     await ports.store
       .updateRelease(key, {
         status: 'rollback-failed',
@@ -148,6 +161,54 @@ async function automaticRollback(
     // Let go on every path: a new release refuses an alias that routes to two versions anyway.
     await ports.store.releaseLock(lock, release.executionArn, ports.now());
   }
+}
+
+/** The ids of the CodeDeploy deployments under way, as a sentence; undefined when none is. */
+async function activeDeployments(ports: Pick<RollbackPorts, 'codeDeploy'>): Promise<string | undefined> {
+  const active = (await ports.codeDeploy?.listActiveDeployments()) ?? [];
+  return active.length > 0 ? new CodeDeploymentInProgress(active).message : undefined;
+}
+
+/**
+ * A code release owns the alias: record the release as interrupted, with what is live now, and
+ * write neither the alias nor the registry. `mlops rollback` settles it once the code release ends.
+ */
+async function interrupted(
+  ports: RollbackPorts,
+  state: z.infer<typeof AutomaticRollbackInput>['state'],
+  record: ReleaseRecord | undefined,
+  deployment: string,
+  /** What the rollback was for, when something other than the code release stopped the release. */
+  cause?: string,
+): Promise<ReleaseOutcome> {
+  const { release, published } = state;
+  const live = routingOf(await ports.alias.getAlias());
+  const at = ports.now().toISOString();
+  const why = cap(cause ? `${deployment}; not rolled back (${cause})` : deployment);
+  await ports.store.updateRelease(keyOf(release), {
+    status: 'interrupted',
+    routing: live,
+    reason: why,
+    rolledBackBy: 'none: interrupted by a code release',
+    endedAt: record?.endedAt ?? at,
+    updatedAt: at,
+  });
+  ports.log('interrupted by a code release', { releaseId: release.releaseId, reason: why });
+  return describeOutcome({
+    outcome: 'interrupted',
+    error: 'CodeDeploymentInProgress',
+    releaseId: release.releaseId,
+    model: release.model,
+    modelVersion: release.modelVersion,
+    previousModelVersion: release.previousModelVersion,
+    strategy: release.strategy,
+    plan: release.plan,
+    ...(published ? { newFunctionVersion: published.functionVersion } : {}),
+    previousFunctionVersion: release.previousFunctionVersion,
+    routing: live,
+    reason: why,
+    at,
+  });
 }
 
 async function operatorRollback(
@@ -167,7 +228,12 @@ async function operatorRollback(
   const key = { model, startedAt: latest.startedAt, releaseId: latest.releaseId };
   const now = () => ports.now().toISOString();
 
-  if (RUNNING_STATUSES.has(latest.status) || latest.status === 'rollback-failed') {
+  if (
+    RUNNING_STATUSES.has(latest.status) ||
+    latest.status === 'rollback-failed' ||
+    latest.status === 'interrupted'
+  ) {
+    if (latest.status === 'interrupted') await assertNotMovedOn(ports, latest);
     // Flag first, so the running execution's next step rolls back instead of shifting further.
     await ports.store.updateRelease(key, {
       abortRequested: { by, reason: why, at: now() },
@@ -211,7 +277,26 @@ async function operatorRollback(
   });
 }
 
-/** A release that ended `succeeded`: flipped back under the lock, only if nothing moved since. */
+/**
+ * An interrupted release left the alias on its own versions (the one it started from, the one it
+ * published); anything else is a code release's doing, which a flip back would undo.
+ */
+async function assertNotMovedOn(ports: Pick<RollbackPorts, 'alias'>, latest: ReleaseRecord): Promise<void> {
+  const live = await ports.alias.getAlias();
+  const own = new Set([latest.previousFunctionVersion, latest.newFunctionVersion].filter(Boolean));
+  if ([live.version, live.additional?.version].every((v) => v === undefined || own.has(v))) return;
+  throw new ReleaseRefused(
+    `${lockTarget(latest.functionName, latest.alias)} routes ${describeRouting(live)}: the code release that ` +
+      `interrupted release ${latest.releaseId} has moved it on, so flipping back would undo that code; ` +
+      'release the model version you want instead',
+  );
+}
+
+/**
+ * A release that ended `succeeded`, rolled back under the lock only if nothing moved since: the
+ * alias must still route what the release left it at (its record's routing: the version it
+ * started from, handed back at rest, or its pinned version when the hand back did not happen).
+ */
 async function rollBackFinished(
   input: z.infer<typeof OperatorRollbackInput>,
   ports: RollbackPorts,
@@ -236,11 +321,11 @@ async function rollBackFinished(
   );
   try {
     const live = await ports.alias.getAlias();
-    const left: Routing = { version: latest.newFunctionVersion ?? latest.previousFunctionVersion };
+    const left = routingOf(latest.routing);
     if (!sameRouting(live, left))
       throw new ReleaseRefused(
         `${lock} routes ${describeRouting(live)}, not ${describeRouting(left)} as release ${latest.releaseId} ` +
-          `left it: it has moved on (another release or a code deploy), so flipping back would undo more than ` +
+          `left it: it has moved on (another release or a code deploy), so rolling back would undo more than ` +
           `${latest.model} v${latest.modelVersion}; release the version you want instead`,
       );
     const production = (await ports.registry.getModel(latest.model))?.productionVersion ?? null;
@@ -271,30 +356,6 @@ async function rollBackFinished(
   } finally {
     await ports.store.releaseLock(lock, input.executionArn, ports.now());
   }
-}
-
-/** Set the alias to `target` (retrying while it moves under us), then read it back. */
-export async function flipTo(
-  ports: Pick<RollbackPorts, 'alias'>,
-  target: Routing,
-  what: string,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await ports.alias.getAlias();
-    if (sameRouting(current, target)) break;
-    try {
-      await ports.alias.updateAlias(target, current.revisionId);
-      break;
-    } catch (err) {
-      if (!(err instanceof AliasChanged) || attempt >= FLIP_ATTEMPTS) throw err;
-    }
-  }
-  const readBack = await ports.alias.getAlias();
-  if (!sameRouting(readBack, target))
-    throw new ReleaseStateMismatch(
-      `after the ${what} ${ports.alias.functionName}:${ports.alias.aliasName} routes ${describeRouting(readBack)}, ` +
-        `intended ${describeRouting(routingOf(target))}`,
-    );
 }
 
 /**

@@ -1,13 +1,19 @@
 // Release step StartRelease: decide whether a model version may be released and fix how. Refused
 // (with a reason a person can act on) when the version is not Staging, when another release holds
-// the alias, when the alias already routes to two versions, or when a watched alarm fires or does
-// not exist. Otherwise it takes the alias lock, records the release and hands `$.release` on.
+// the alias, when a code release (CodeDeploy) is shifting it or it is not at rest on one version
+// (AliasNotAtRest), or when a watched alarm fires or does not exist. Otherwise it takes the alias
+// lock, records the release and hands `$.release` on; the version live now is the one the release
+// hands the alias back to when it ends.
 import * as z from 'zod';
 import { InvalidRequest, ModelNotFound } from '../lib/errors.ts';
 import type { ModelRegistry } from '../lib/registry/model-version.ts';
 import type { AliasControl } from '../lib/releases/alias-routing.ts';
 import { describeRouting } from '../lib/releases/alias-routing.ts';
-import { assertNoCodeDeployment, type CodeDeployPorts } from '../lib/releases/code-deploy-guard.ts';
+import {
+  assertModelReleaseMayStart,
+  type CodeDeployPorts,
+  NO_CODE_RELEASES,
+} from '../lib/releases/code-deploy-guard.ts';
 import type { HealthProbe } from '../lib/releases/health.ts';
 import { ReleaseRefused } from '../lib/releases/release-errors.ts';
 import { type ReleasePolicy, resolveSettings } from '../lib/releases/release-plan.ts';
@@ -78,16 +84,11 @@ export async function startRelease(event: unknown, ports: StartPorts): Promise<R
     now,
   );
   try {
-    // Under the lock: nothing else of ours shifts the alias while it is judged.
-    // A code release (`cdk deploy` through CodeDeploy) owns the alias while it runs.
-    if (ports.codeDeploy) await assertNoCodeDeployment(ports.codeDeploy);
+    // Under the lock: nothing else of ours shifts the alias while it is judged. A code release
+    // (`cdk deploy` through CodeDeploy) owns the alias while it runs, and a release starts only
+    // from an alias at rest, on the version it will hand the alias back to.
     const live = await ports.alias.getAlias();
-    if (live.additional)
-      throw new ReleaseRefused(
-        `${target} routes ${describeRouting(live)}: a release or a code deploy is shifting it; ` +
-          'let it finish (or roll it back) before starting another',
-        { routing: live },
-      );
+    await assertModelReleaseMayStart(live, ports.codeDeploy ?? NO_CODE_RELEASES);
     await checkAlarms(ports);
     const release: ReleaseContext = {
       releaseId: executionName,

@@ -1,5 +1,6 @@
 // Lambda entry point of the release state machine's StartShadow step (strategy `shadow`).
 import { Logger } from '@aws-lambda-powertools/logger';
+import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -7,7 +8,13 @@ import * as z from 'zod';
 import { parseEnv } from '../lib/config/env.ts';
 import { isTransient, TransientError } from '../lib/errors.ts';
 import { DynamoDbModelRegistry } from '../lib/registry/dynamodb-registry.ts';
+import { codeDeployPorts, codeDeployTargetFromEnv } from '../lib/releases/code-deploy-guard.ts';
 import { LambdaAliasControl } from '../lib/releases/lambda-alias-control.ts';
+import {
+  DEFAULT_SHADOW_WINDOW_SECONDS,
+  MAX_SETTLE_SECONDS,
+  MAX_SHADOW_SECONDS,
+} from '../lib/releases/release-plan.ts';
 import { pointShadowAtChallenger } from '../lib/releases/shadow-alias.ts';
 import { DynamoDbShadowConfigStore, SHADOW_ALIAS_NAME } from '../lib/releases/shadow-config.ts';
 import { startShadow } from './core.ts';
@@ -20,9 +27,17 @@ const env = parseEnv(
     LIVE_ALIAS: z.string().min(1).default('live'),
     SHADOW_ALIAS: z.string().min(1).default(SHADOW_ALIAS_NAME),
     /** Capture delivery's delay (buffering + log subscription): how long a report waits after the window. */
-    CAPTURE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+    CAPTURE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(MAX_SETTLE_SECONDS).default(120),
+    /** A shadow release's window when its request names no bake. */
+    SHADOW_WINDOW_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_SHADOW_SECONDS)
+      .default(DEFAULT_SHADOW_WINDOW_SECONDS),
   }),
 );
+const codeDeploy = codeDeployTargetFromEnv();
 
 const logger = new Logger({ serviceName: 'start-shadow' });
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -36,6 +51,7 @@ const ports = {
   pointAlias: (input: Parameters<typeof pointShadowAtChallenger>[2]) =>
     pointShadowAtChallenger(live, shadow, input),
   invokeVersion: (version: string, event: unknown) => shadow.invokeVersion(version, event),
+  ...(codeDeploy ? { codeDeploy: codeDeployPorts(new CodeDeployClient({}), codeDeploy) } : {}),
   now: () => new Date(),
   log: (message: string, data?: Record<string, unknown>) => logger.info(message, data ?? {}),
 };
@@ -43,7 +59,10 @@ const ports = {
 /** Input and output: see StartShadowInput and ShadowStarted in core.ts. */
 export const handler = async (event: unknown) => {
   try {
-    return await startShadow(event, ports, { settleSeconds: env.CAPTURE_SETTLE_SECONDS });
+    return await startShadow(event, ports, {
+      settleSeconds: env.CAPTURE_SETTLE_SECONDS,
+      windowSeconds: env.SHADOW_WINDOW_SECONDS,
+    });
   } catch (err) {
     const transient = isTransient(err);
     logger.error('shadow not started', { transient, error: err as Error });

@@ -119,7 +119,17 @@ export interface CodeReleaseProps {
  *   alias at rest (`assertModelReleaseMayStart`), and hands it back at rest on the version it
  *   started from: CloudFormation's versions carry no model pins, so they serve the registry's
  *   Production version — the new model after a promotion, the old one after a rollback. The
- *   pinned version is only the challenger's vehicle during the bake.
+ *   pinned version is only the challenger's vehicle during the bake. The hand back (FinishRelease)
+ *   waits out the predict function's registry cache after the promotion, then warms that version
+ *   and flips only once every answer names the new model version; otherwise the alias stays on
+ *   the pinned version and the release ends `AliasNotHandedBack`, telling a person to move it back
+ *   before the next `cdk deploy`. `mlops rollback` of a finished release then only re-promotes the
+ *   previous model version: the alias, at rest, follows it.
+ * - The `shadow` alias is CloudFormation's too, but not CodeDeploy's: a shadow release points it
+ *   at its challenger (StartShadow checks the guard first) and a deploy simply re-points it.
+ *
+ * The release steps that write an alias — StartRelease, ShiftTraffic, FinishRelease,
+ * RollbackRelease, StartShadow — are bound to the deployment group (`bindTo`, in MlopsStack).
  *
  * Because code versions never pin models (`stampDeployRevision`), what a code release ships
  * serves exactly the models the registry says are in Production, whichever order the two

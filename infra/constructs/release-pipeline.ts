@@ -2,7 +2,9 @@
 // statemachines/release.asl.json — publish a predict function version pinned to the model version,
 // shift the `live` alias along the plan with a bake per step, check the served path's alarms and
 // the challenger against the champion during every bake, roll back at once on any breach, promote
-// by compare-and-set on success — and its six functions, each granted exactly what it calls.
+// by compare-and-set on success and hand the alias back at rest to the version it started from —
+// and its six functions, each granted exactly what it calls. Strategy `shadow` runs the
+// ShadowRelease construct's two steps instead (the state machine may invoke them).
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -32,6 +34,7 @@ export const RELEASE_ENV = {
   alias: 'LIVE_ALIAS_NAME',
   policy: 'RELEASE_POLICY',
   alarmNames: 'RELEASE_ALARM_NAMES',
+  registryCacheTtlMs: 'REGISTRY_CACHE_TTL_MS',
 } as const;
 
 /** Lambda actions each release function needs, by what it touches. */
@@ -71,7 +74,27 @@ export interface ReleasePipelineProps {
   readonly models?: Readonly<Record<string, ReleaseDefaults>>;
   /** When the challenger counts as worse than the champion. @default DEFAULT_THRESHOLDS */
   readonly thresholds?: Partial<HealthThresholds>;
+  /** The shadow release's steps (ShadowRelease), which strategy `shadow` runs. */
+  readonly shadow: ShadowSteps;
+  /**
+   * How long the predict function reuses a registry answer: its REGISTRY_CACHE_TTL_MS. After
+   * promoting, a release waits this long (and a second) before it hands the alias back to the
+   * unpinned version, so that version serves the new Production version everywhere.
+   * @default Duration.seconds(5), the predict function's default
+   */
+  readonly registryCacheTtl?: Duration;
 }
+
+/** The two functions of a shadow release (ShadowRelease's). */
+export interface ShadowSteps {
+  /** functions/start-shadow. */
+  readonly startShadowFunction: lambda.IFunction;
+  /** functions/finish-shadow. */
+  readonly finishShadowFunction: lambda.IFunction;
+}
+
+/** The predict function's registry cache TTL when it sets none (functions/predict/handler.ts). */
+export const DEFAULT_REGISTRY_CACHE_TTL = Duration.seconds(5);
 
 export class ReleasePipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -127,7 +150,14 @@ export class ReleasePipeline extends Construct {
       'all traffic back on the previous version',
       minute,
     );
-    const finish = fn('FinishRelease', 'finish-release', 'promote the released model version', minute);
+    const finish = fn(
+      'FinishRelease',
+      'finish-release',
+      'promote the released model version and hand the alias back',
+      minute,
+    );
+    const ttl = props.registryCacheTtl ?? DEFAULT_REGISTRY_CACHE_TTL;
+    finish.addEnvironment(RELEASE_ENV.registryCacheTtlMs, String(ttl.toMilliseconds()));
     this.functions = {
       StartRelease: start,
       PublishReleaseVersion: publish,
@@ -140,9 +170,11 @@ export class ReleasePipeline extends Construct {
     const grant = (grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]) =>
       iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns });
     grant(start, RELEASE_LAMBDA_ACTIONS.readAlias, [aliasArn]);
-    grant(finish, RELEASE_LAMBDA_ACTIONS.readAlias, [aliasArn]);
     grant(check, RELEASE_LAMBDA_ACTIONS.readAlias, [aliasArn]);
     grant(shift, RELEASE_LAMBDA_ACTIONS.moveAlias, [aliasArn]);
+    // The hand back: the version the release started from is warmed, then takes the alias whole.
+    grant(finish, RELEASE_LAMBDA_ACTIONS.moveAlias, [aliasArn]);
+    grant(finish, RELEASE_LAMBDA_ACTIONS.warmUp, [versionsArn]);
     grant(rollback, RELEASE_LAMBDA_ACTIONS.moveAlias, [aliasArn]);
     // A version's configuration is read by its qualified ARN; $LATEST's by the function's.
     grant(publish, RELEASE_LAMBDA_ACTIONS.readVersions, [predict.functionArn, versionsArn]);
@@ -153,6 +185,11 @@ export class ReleasePipeline extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${predictId}.Arn>:*]`,
       reason:
         "Versions of the predict function are published at run time: PublishReleaseVersion reads the live version's configuration and warms the version it published, whose numbers are not known at deploy time.",
+    });
+    Validations.of(finish.role ?? finish).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${predictId}.Arn>:*]`,
+      reason:
+        'FinishRelease warms the version the release started from before it hands the alias back to it; which version that is is known only at run time.',
     });
     if (props.alarms.length > 0) {
       // Metric alarms are read by their ARNs; a composite alarm can only be read with `*`.
@@ -177,7 +214,8 @@ export class ReleasePipeline extends Construct {
 
     this.stateMachine = new AslStateMachine(this, 'StateMachine', {
       aslFile: RELEASE_ASL_FILE,
-      comment: 'Model release: canary on the live alias with bakes, alarm checks, rollback and promotion',
+      comment:
+        'Model release: canary on the live alias with bakes, alarm checks, rollback, promotion and hand back; or a shadow',
       substitutions: {
         StartReleaseFunctionArn: start.functionArn,
         PublishReleaseVersionFunctionArn: publish.functionArn,
@@ -185,9 +223,15 @@ export class ReleasePipeline extends Construct {
         CheckReleaseHealthFunctionArn: check.functionArn,
         RollbackReleaseFunctionArn: rollback.functionArn,
         FinishReleaseFunctionArn: finish.functionArn,
+        StartShadowFunctionArn: props.shadow.startShadowFunction.functionArn,
+        FinishShadowFunctionArn: props.shadow.finishShadowFunction.functionArn,
         NotificationsTopicArn: props.notificationsTopic.topicArn,
       },
-      invokes: Object.values(this.functions),
+      invokes: [
+        ...Object.values(this.functions),
+        props.shadow.startShadowFunction,
+        props.shadow.finishShadowFunction,
+      ],
       // Ten steps of at most 6-hour bakes, with the publication and the checks around them.
       timeout: Duration.days(3),
     }).stateMachine;

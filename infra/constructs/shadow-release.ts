@@ -9,6 +9,10 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import {
+  DEFAULT_SHADOW_WINDOW_SECONDS,
+  MAX_SHADOW_SECONDS,
+} from '../../functions/lib/releases/release-plan.ts';
 import { SHADOW_ALIAS_NAME } from '../../functions/lib/releases/shadow-config.ts';
 import { CAPTURE_PREFIX, RELEASES_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
@@ -28,6 +32,8 @@ export const SHADOW_ENV = {
   predictFunction: 'PREDICT_FUNCTION_NAME',
   liveAlias: 'LIVE_ALIAS',
   captureSettleSeconds: 'CAPTURE_SETTLE_SECONDS',
+  /** On StartShadow: a shadow release's window when its request names no bake. */
+  windowSeconds: 'SHADOW_WINDOW_SECONDS',
   artifactsBucket: 'ARTIFACTS_BUCKET',
 } as const;
 
@@ -64,6 +70,12 @@ export interface ShadowReleaseProps {
    * @default Duration.minutes(2)
    */
   readonly captureSettle?: Duration;
+  /**
+   * How long a shadow release copies live requests when its request names no bake
+   * (`mlops release <model> <version> --strategy shadow` without `--bake`). At most 7 days.
+   * @default Duration.hours(1)
+   */
+  readonly defaultWindow?: Duration;
 }
 
 export class ShadowRelease extends Construct {
@@ -82,6 +94,11 @@ export class ShadowRelease extends Construct {
     const settleSeconds = (props.captureSettle ?? Duration.minutes(2)).toSeconds({ integral: false });
     if (!(Number.isInteger(settleSeconds) && settleSeconds >= 0 && settleSeconds <= 3_600))
       throw new Error(`captureSettle must be whole seconds up to an hour, got ${settleSeconds} s`);
+    const windowSeconds = (props.defaultWindow ?? Duration.seconds(DEFAULT_SHADOW_WINDOW_SECONDS)).toSeconds({
+      integral: false,
+    });
+    if (!(Number.isInteger(windowSeconds) && windowSeconds >= 1 && windowSeconds <= MAX_SHADOW_SECONDS))
+      throw new Error(`defaultWindow must be whole seconds from 1 s to 7 days, got ${windowSeconds} s`);
     const predict = props.predictFunction;
     const liveAliasName = props.liveAliasName ?? 'live';
 
@@ -127,6 +144,7 @@ export class ShadowRelease extends Construct {
         [SHADOW_ENV.liveAlias]: liveAliasName,
         [SHADOW_ENV.alias]: SHADOW_ALIAS_NAME,
         [SHADOW_ENV.captureSettleSeconds]: String(settleSeconds),
+        [SHADOW_ENV.windowSeconds]: String(windowSeconds),
       },
     });
     const start = this.startShadowFunction;

@@ -79,6 +79,9 @@ export interface MlopsStackProps extends StackProps {
   };
 }
 
+/** How long the predict function reuses a registry answer (a promotion is seen within it). */
+const REGISTRY_CACHE_TTL = Duration.seconds(5);
+
 /** Model that the bundled dataset trains, and where that dataset lands. */
 export const SEED_MODEL = {
   model: 'flight-delay',
@@ -151,7 +154,11 @@ export class MlopsStack extends Stack {
       memorySize: 1769,
       timeout: Duration.seconds(10),
       onnxRuntime,
-      environment: { CAPTURE_SAMPLE_RATE: String(props.captureSampleRate ?? 1) },
+      environment: {
+        CAPTURE_SAMPLE_RATE: String(props.captureSampleRate ?? 1),
+        // A release waits this long after a promotion before it hands the alias back.
+        REGISTRY_CACHE_TTL_MS: String(REGISTRY_CACHE_TTL.toMilliseconds()),
+      },
     });
     this.registry.bindTo(this.predictFunction, 'read');
     this.artifacts.bindTo(this.predictFunction, 'read');
@@ -288,6 +295,8 @@ export class MlopsStack extends Stack {
         if (!alarm) throw new Error(`ServiceMonitoring has no ${key} alarm for the release pipeline`);
         return alarm;
       }),
+      shadow: this.shadowRelease,
+      registryCacheTtl: REGISTRY_CACHE_TTL,
     });
 
     if (codeReleases) {
@@ -297,6 +306,17 @@ export class MlopsStack extends Stack {
         deploymentConfig: props.codeRelease?.deploymentConfig,
       });
     }
+    // Every release step that writes the predict function's aliases (CloudFormation's, both) asks
+    // first whether a code release owns them: the guard in functions/lib/releases/code-deploy-guard.ts.
+    const { StartRelease, ShiftTraffic, RollbackRelease, FinishRelease } = this.releasePipeline.functions;
+    for (const fn of [
+      StartRelease,
+      ShiftTraffic,
+      RollbackRelease,
+      FinishRelease,
+      this.shadowRelease.startShadowFunction,
+    ])
+      if (fn) this.codeRelease?.bindTo(fn);
 
     const outputs: Record<string, string> = {
       ApiUrl: this.api.url,

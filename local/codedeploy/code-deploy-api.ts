@@ -4,6 +4,9 @@
 // CloudFormation does on stack creation, so no deployment ever exists here. A model release still
 // asks (functions/lib/releases/code-deploy-guard.ts), and gets that true answer — or, for a name
 // the template does not declare, the error AWS would give. Only SigV4-signed requests are served.
+// Served on the gateway port (local/gateway/server.ts, option `codeDeploy`, built by
+// local/platform.ts from every stack's template); functions reach it through
+// AWS_ENDPOINT_URL_CODEDEPLOY, the SDK's standard setting.
 import type { IncomingMessage } from 'node:http';
 import type { Respond } from '../gateway/invoke-api.ts';
 import { header, readBody } from '../gateway/request.ts';

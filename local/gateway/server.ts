@@ -5,6 +5,7 @@
 //                             functions exactly as to AWS.
 //   POST / with x-amz-target: AWSStepFunctions.*   the Step Functions API, likewise.
 //   POST / with x-amz-target: GraniteServiceVersion20100801.*   the CloudWatch API (alarms, metrics).
+//   POST / with x-amz-target: CodeDeploy_20141006.*   the CodeDeploy read API (no code release runs here).
 // Requests to a REST API stage are counted as AWS/ApiGateway metrics when a metrics sink is given.
 // Gateway-made errors use the same JSON envelope the stack's GatewayResponses configure.
 // The listener never throws: hostile input gets a 4xx, a local fault a 500.
@@ -12,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cloudWatchApi, isCloudWatchRequest } from '../cloudwatch/cloudwatch-api.ts';
 import type { LocalCloudWatch } from '../cloudwatch/local-cloudwatch.ts';
+import { codeDeployApi, type DeploymentGroups, isCodeDeployRequest } from '../codedeploy/code-deploy-api.ts';
 import { FunctionError } from '../lambda/function-runtime.ts';
 import type { LambdaService } from '../lambda/lambda-service.ts';
 import type { LocalStepFunctions } from '../stepfunctions/local-step-functions.ts';
@@ -50,6 +52,8 @@ export interface GatewayOptions {
   readonly stepFunctions?: LocalStepFunctions;
   /** Serves the CloudWatch API when given. */
   readonly cloudWatch?: LocalCloudWatch;
+  /** Serves the CodeDeploy read API for these deployment groups when given. */
+  readonly codeDeploy?: DeploymentGroups;
   /** Told about every request to a REST API stage (the AWS/ApiGateway metrics). */
   readonly metrics?: GatewayMetricsSink;
   /** Access log (one JSON line per request), like the stage's access log group. */
@@ -115,6 +119,10 @@ class Gateway {
         ).catch((err: unknown) => ex.fail(err));
       else if (this.options.cloudWatch && isCloudWatchRequest(req))
         cloudWatchApi(this.options.cloudWatch, req, (status, body, headers) =>
+          ex.finish(status, body, headers),
+        ).catch((err: unknown) => ex.fail(err));
+      else if (this.options.codeDeploy && isCodeDeployRequest(req))
+        codeDeployApi(this.options.codeDeploy, req, (status, body, headers) =>
           ex.finish(status, body, headers),
         ).catch((err: unknown) => ex.fail(err));
       else if (isLambdaApiPath(url.pathname))

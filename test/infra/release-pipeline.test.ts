@@ -15,17 +15,22 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkReleaseHealth } from '../../functions/check-release-health/core.ts';
 import { finishRelease } from '../../functions/finish-release/core.ts';
+import { finishShadow } from '../../functions/finish-shadow/core.ts';
 import { TransientError } from '../../functions/lib/errors.ts';
 import type { VersionStats } from '../../functions/lib/releases/health.ts';
 import { ReleasePolicy } from '../../functions/lib/releases/release-plan.ts';
 import { lockTarget } from '../../functions/lib/releases/release-record.ts';
+import { pointShadowAtChallenger } from '../../functions/lib/releases/shadow-alias.ts';
+import { DynamoDbShadowConfigStore } from '../../functions/lib/releases/shadow-config.ts';
 import { publishReleaseVersion } from '../../functions/publish-release-version/core.ts';
 import { rollbackRelease } from '../../functions/rollback-release/core.ts';
 import { shiftTraffic } from '../../functions/shift-traffic/core.ts';
 import { startRelease } from '../../functions/start-release/core.ts';
+import { startShadow } from '../../functions/start-shadow/core.ts';
 import { ModelRegistry } from '../../infra/constructs/model-registry.ts';
 import { RELEASE_ASL_FILE, ReleasePipeline } from '../../infra/constructs/release-pipeline.ts';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/local-dynamodb.ts';
+import { memoryObjectStore } from '../support/memory-object-store.ts';
 import {
   ALIAS,
   FakeAliasControl,
@@ -37,6 +42,7 @@ import {
   releaseTables,
   TestClock,
 } from '../support/release-fakes.ts';
+import { captureRecord, FakeLambdaFunction, MemoryCaptureObjects } from '../support/shadow-fakes.ts';
 import { synthStack } from './synth-stack.ts';
 
 interface AslState {
@@ -84,11 +90,15 @@ describe('release ASL (statemachines/release.asl.json)', () => {
     expect(lambdaTasks.map(([name]) => name).sort()).toEqual([
       'CheckHealth',
       'FinishRelease',
+      'FinishShadow',
+      'HandBackAlias',
       'PublishVersion',
       'RollBack',
       'RollBackByOperator',
       'ShiftTraffic',
       'StartRelease',
+      'StartShadow',
+      'StopShadow',
     ]);
     for (const [name, state] of lambdaTasks) {
       const retrier = state.Retry?.find((r) => r.ErrorEquals.includes(new TransientError('x').name));
@@ -98,9 +108,14 @@ describe('release ASL (statemachines/release.asl.json)', () => {
   });
 
   it('sends every failure after the lock is taken to the rollback, and never overwrites the state whole', () => {
-    for (const name of ['PublishVersion', 'ShiftTraffic', 'CheckHealth', 'FinishRelease'])
+    for (const name of ['PublishVersion', 'ShiftTraffic', 'CheckHealth', 'FinishRelease', 'HandBackAlias'])
       expect(asl.States[name]?.Catch, name).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'RollBack' },
+      ]);
+    // A shadow never touches the live alias: its failures only stop the copying.
+    for (const name of ['StartShadow', 'FinishShadow'])
+      expect(asl.States[name]?.Catch, name).toEqual([
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'StopShadow' },
       ]);
     // A refusal has nothing to undo (and the lock may be another release's).
     expect(asl.States.StartRelease?.Catch).toBeUndefined();
@@ -118,6 +133,41 @@ describe('release ASL (statemachines/release.asl.json)', () => {
       ErrorPath: '$.outcome.error',
       CausePath: '$.outcome.summary',
     });
+  });
+
+  it("waits out the predict function's registry cache between the promotion and the hand back", () => {
+    expect(asl.States.FinishRelease).toMatchObject({
+      Parameters: { phase: 'promote' },
+      ResultPath: '$.promotion',
+      Next: 'WaitOutRegistryCache',
+    });
+    expect(asl.States.WaitOutRegistryCache).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.promotion.waitSeconds',
+      Next: 'HandBackAlias',
+    });
+    expect(asl.States.HandBackAlias).toMatchObject({
+      Resource: asl.States.FinishRelease?.Resource,
+      Parameters: { phase: 'hand-back', 'promotion.$': '$.promotion' },
+      ResultPath: '$.outcome',
+    });
+  });
+
+  it('runs strategy shadow on the shadow alias: start, wait for the window, finish', () => {
+    expect(asl.States.StartShadow).toMatchObject({
+      Parameters: { 'request.$': '$', 'releaseId.$': '$$.Execution.Name' },
+      ResultPath: '$.shadow',
+      Next: 'ShadowWindow',
+    });
+    expect(asl.States.ShadowWindow).toMatchObject({ Type: 'Wait', TimestampPath: '$.shadow.reportAfter' });
+    expect(asl.States.FinishShadow).toMatchObject({ Parameters: { 'releaseId.$': '$.shadow.releaseId' } });
+    expect(asl.States.StopShadow).toMatchObject({ Parameters: { report: false } });
+  });
+
+  it('selects every output before it ends: no OutputPath on a Succeed or Fail state', () => {
+    for (const [name, state] of states)
+      if (state.Type === 'Succeed' || state.Type === 'Fail')
+        expect((state as { OutputPath?: string }).OutputPath, name).toBeUndefined();
   });
 });
 
@@ -145,6 +195,10 @@ async function harness() {
   const alias = new FakeAliasControl();
   const health = new FakeHealthProbe(ALARMS);
   const clock = new TestClock();
+  /** CodeDeploy deployments of the alias under way (a code release). */
+  const deployments: string[] = [];
+  // Unpinned versions serve the registry's Production version (no cache here).
+  alias.production = async (model) => (await registry.getProductionVersion(model))?.version;
   const ports = {
     registry,
     store,
@@ -154,6 +208,8 @@ async function harness() {
     log: noLog,
     policy: ReleasePolicy.parse({}),
     alarmNames: ALARMS,
+    registryCacheTtlMs: 5_000,
+    codeDeploy: { listActiveDeployments: async () => [...deployments] },
   };
   const calls: string[] = [];
   const published: Array<{ state: string; Subject?: string; Message: string }> = [];
@@ -175,9 +231,15 @@ async function harness() {
       return checkReleaseHealth(i, ports);
     },
     FinishRelease: (i) => finishRelease(i, ports),
+    HandBackAlias: (i) => {
+      // The Wait ran (instantly here): the clock moves by what it waited.
+      clock.advance(i.promotion.waitSeconds);
+      return finishRelease(i, ports);
+    },
     RollBack: (i) => rollbackRelease(i, ports),
     RollBackByOperator: (i) => rollbackRelease(i, ports),
     NotifyReleased: notify('NotifyReleased'),
+    NotifyNotHandedBack: notify('NotifyNotHandedBack'),
     NotifyRolledBack: notify('NotifyRolledBack'),
     NotifyRollbackFailed: notify('NotifyRollbackFailed'),
     NotifyOperatorRollback: notify('NotifyOperatorRollback'),
@@ -197,7 +259,7 @@ async function harness() {
     const execution = machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: traced as never,
-        waitTimeOverrides: { Bake: 0 },
+        waitTimeOverrides: { Bake: 0, WaitOutRegistryCache: 0 },
         retryIntervalOverrides: Object.fromEntries(lambdaTasks.map(([n]) => [n, 0])),
       },
       context: {
@@ -219,6 +281,7 @@ async function harness() {
     clock,
     calls,
     published,
+    deployments,
     run,
     onCheck: (f: (n: number) => Promise<void>) => {
       beforeCheck = f;
@@ -239,14 +302,22 @@ const weightsOf = (alias: FakeAliasControl) =>
   );
 
 describe('release runs', () => {
-  it('ramps a healthy challenger 5 → 25 → 50 → 100 %, baking each step, and makes it Production', async () => {
+  it('ramps a healthy challenger 5 → 25 → 50 → 100 %, makes it Production and hands the alias back at rest', async () => {
     const h = await harness();
+    const invoked: string[] = [];
+    h.alias.invoke = (version, event) => {
+      invoked.push(version);
+      return h.alias.refusal(version, event);
+    };
 
     const { output, failure } = await h.run(release());
 
     expect(failure).toBeUndefined();
-    expect(weightsOf(h.alias)).toEqual(['4:5@0.05', '4:5@0.25', '4:5@0.5', '5']);
-    expect(h.alias.routing).toEqual({ version: '5' });
+    // The last step puts everything on the pinned v5; once v2 is Production, v4 (unpinned,
+    // CloudFormation's) serves it and takes the alias back whole.
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.05', '4:5@0.25', '4:5@0.5', '5', '4']);
+    expect(h.alias.routing).toEqual({ version: '4' });
+    expect(invoked).toEqual([...Array(2).fill('5'), ...Array(10).fill('4')]);
     expect(JSON.parse(h.alias.versions.get('5')?.environment.MODEL_VERSION_PINS ?? '{}')).toEqual({
       [MODEL]: 2,
     });
@@ -257,8 +328,9 @@ describe('release runs', () => {
       outcome: 'released',
       model: MODEL,
       modelVersion: 2,
-      routing: { version: '5' },
+      routing: { version: '4' },
     });
+    expect(output?.summary).toContain('live is back at rest on function v4, which follows Production');
     expect(h.published.map((p) => [p.state, p.Subject])).toEqual([
       ['NotifyReleased', `Release ${MODEL} v2: live and Production`],
     ]);
@@ -269,7 +341,7 @@ describe('release runs', () => {
       newFunctionVersion: '5',
       plan: [5, 25, 50, 100],
       checks: 20,
-      routing: { version: '5' },
+      routing: { version: '4' },
     });
     expect((await h.store.getLock(lockTarget(FUNCTION, ALIAS)))?.releasedAt).toBeDefined();
     const audit = await h.registry.listAuditEvents(MODEL);
@@ -394,7 +466,7 @@ describe('release runs', () => {
     expect(second?.failure?.name).toBe('ReleaseInProgress');
     expect(second?.failure?.message).toContain(`release ${first.name} (flight-delay v2, started`);
     expect(second?.failure?.message).toContain('one release per alias at a time');
-    expect(weightsOf(h.alias)).toEqual(['4:5@0.05', '4:5@0.25', '4:5@0.5', '5']);
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.05', '4:5@0.25', '4:5@0.5', '5', '4']);
   });
 
   it('flips blue-green whole after warming the new version, and flips back whole on a breach', async () => {
@@ -466,7 +538,7 @@ describe('release runs', () => {
     expect((await h.store.getLock(lockTarget(FUNCTION, ALIAS)))?.releasedAt).toBeDefined();
   });
 
-  it('rolls back a finished release on request: the old version and the old Production version', async () => {
+  it('rolls back a finished release on request: the old Production version, served by the alias at rest', async () => {
     const h = await harness();
     await h.run(release({ strategy: 'all-at-once', bake: '10s' }));
 
@@ -478,6 +550,8 @@ describe('release runs', () => {
     });
 
     expect(output).toMatchObject({ outcome: 'rolled-back', routing: { version: '4' } });
+    // Handed back already: v4 follows Production, so only the registry moves.
+    expect(weightsOf(h.alias)).toEqual(['5', '4']);
     expect(h.alias.routing).toEqual({ version: '4' });
     expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
     expect((await h.store.latestRelease(MODEL))?.status).toBe('rolled-back');
@@ -497,7 +571,265 @@ describe('release runs', () => {
     const { failure } = await h.run(release({ plan: '50,100', bake: '10s' }));
 
     expect(failure).toBeUndefined();
-    expect(h.alias.routing).toEqual({ version: '5' });
+    expect(h.alias.routing).toEqual({ version: '4' });
+  });
+
+  it('stays on the pinned version and ends AliasNotHandedBack when the base version does not serve the new model', async () => {
+    const h = await harness();
+    // v4 keeps answering with v1 (a registry cache longer than the stack says, say).
+    h.alias.production = async () => 1;
+
+    const { failure } = await h.run(release({ strategy: 'all-at-once', bake: '10s' }));
+
+    expect(failure?.name).toBe('AliasNotHandedBack');
+    expect(failure?.message).toContain(
+      'flight-delay v2 released (all-at-once 100%, 10s bakes) and Production, but live stays on function v5 (pinned to it): ' +
+        'v4 answered 10 of 10 warm-up requests with v1, not flight-delay v2',
+    );
+    expect(failure?.message).toContain(
+      'CodeDeploy refuses the next `cdk deploy` until live is back on v4 100%',
+    );
+    expect(weightsOf(h.alias)).toEqual(['5']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(2);
+    expect(await h.store.latestRelease(MODEL)).toMatchObject({
+      status: 'succeeded',
+      routing: { version: '5' },
+    });
+    expect((await h.store.getLock(lockTarget(FUNCTION, ALIAS)))?.releasedAt).toBeDefined();
+    expect(h.published.map((p) => [p.state, p.Subject])).toEqual([
+      ['NotifyNotHandedBack', 'Release flight-delay v2: Production, live not handed back'],
+    ]);
+
+    // `mlops rollback` then flips the alias back and restores the registry.
+    const { output } = await h.run({ action: 'rollback', model: MODEL });
+    expect(output).toMatchObject({ outcome: 'rolled-back', routing: { version: '4' } });
+    expect(weightsOf(h.alias)).toEqual(['5', '4']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
+  });
+
+  it('ends interrupted, without an alias write or a promotion, when a code release starts mid-release', async () => {
+    const h = await harness();
+    h.onCheck(async (n) => {
+      if (n === 3) h.deployments.push('d-ABC123');
+    });
+
+    const { failure } = await h.run(release());
+
+    expect(failure?.name).toBe('CodeDeploymentInProgress');
+    expect(failure?.message).toContain(
+      'flight-delay v2 interrupted by a code release, live left at v4 95% + v5 5% and the registry as it was',
+    );
+    expect(failure?.message).toContain('CodeDeploy deployment d-ABC123');
+    // Step 1 only: step 2 found CodeDeploy owning the alias, and the rollback did not write it.
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.05']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
+    expect(await h.store.latestRelease(MODEL)).toMatchObject({
+      status: 'interrupted',
+      routing: { version: '4', additional: { version: '5', weight: 0.05 } },
+    });
+    expect((await h.store.getLock(lockTarget(FUNCTION, ALIAS)))?.releasedAt).toBeDefined();
+
+    // Refused while the code release runs; once it has ended, `mlops rollback` settles the alias.
+    const early = await h.run({ action: 'rollback', model: MODEL });
+    expect(early.failure?.name).toBe('CodeDeploymentInProgress');
+    h.deployments.length = 0;
+    const { output } = await h.run({ action: 'rollback', model: MODEL });
+    expect(output).toMatchObject({ outcome: 'rolled-back', routing: { version: '4' } });
+    expect(h.alias.routing).toEqual({ version: '4' });
+  });
+
+  it('does not promote when a code release starts before the promotion', async () => {
+    const h = await harness();
+    h.onCheck(async (n) => {
+      if (n === 2) h.deployments.push('d-XYZ');
+    });
+
+    const { failure } = await h.run(release({ strategy: 'all-at-once', bake: '10s' }));
+
+    expect(failure?.name).toBe('CodeDeploymentInProgress');
+    expect(weightsOf(h.alias)).toEqual(['5']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
+    expect((await h.store.latestRelease(MODEL))?.status).toBe('interrupted');
+  });
+
+  it('refuses to start while a code release shifts the alias, touching nothing', async () => {
+    const h = await harness();
+    h.deployments.push('d-1');
+
+    const { failure } = await h.run(release());
+
+    expect(failure?.name).toBe('CodeDeploymentInProgress');
+    expect(h.calls).toEqual(['StartRelease']);
+    expect(h.alias.updates).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Shadow releases through the ASL with the real shadow step cores: an in-memory predict function
+// with its `live` and `shadow` aliases, the shadow item and the registry on dynalite, captures and
+// the report in memory.
+
+async function shadowHarness() {
+  const { registry, table } = await releaseTables(dynamo);
+  await registerModel(registry, MODEL, [1, 2], 1);
+  const shadows = new DynamoDbShadowConfigStore(dynamo.client, table);
+  const fn = new FakeLambdaFunction({ live: '3' });
+  const captures = new MemoryCaptureObjects();
+  const reports = memoryObjectStore('artifacts');
+  const clock = new TestClock();
+  const calls: string[] = [];
+  const published: Array<{ state: string; Subject?: string; Message: string }> = [];
+  const notify = (state: string) => async (input: any) => {
+    published.push({ state, ...input });
+    return {};
+  };
+  const finishPorts = {
+    shadows,
+    captures,
+    reports,
+    countChallengerErrors: async () => 0,
+    now: clock.now,
+    log: noLog,
+  };
+  const handlers: Record<string, (input: any) => Promise<unknown>> = {
+    StartShadow: (i) =>
+      startShadow(
+        i,
+        {
+          registry,
+          shadows,
+          pointAlias: (input) => pointShadowAtChallenger(fn.alias('live'), fn.alias('shadow'), input),
+          invokeVersion: async (version, event) => fn.invoke(version, event),
+          now: clock.now,
+          log: noLog,
+        },
+        { settleSeconds: 60 },
+      ),
+    FinishShadow: (i) => {
+      // The window passed (instantly here); live requests and their copies were captured.
+      clock.advance(30 * 60 + 60);
+      const start = Date.parse('2026-11-27T08:00:00.000Z');
+      const live = Array.from({ length: 120 }, (_, n) =>
+        captureRecord({ requestId: `req-${n}`, time: new Date(start + 10_000 * n + 1000).toISOString() }),
+      );
+      captures.put('live', live);
+      captures.put(
+        'shadow',
+        live.map((r, n) =>
+          captureRecord({
+            requestId: `copy-${n}`,
+            time: new Date(Date.parse(r.time) + 500).toISOString(),
+            version: 2,
+            functionVersion: '4',
+            role: 'shadow',
+            shadowOf: r.requestId,
+            score: r.score + 0.01,
+            label: r.label,
+          }),
+        ),
+      );
+      return finishShadow(i, finishPorts);
+    },
+    StopShadow: (i) => finishShadow(i, finishPorts),
+    NotifyShadowReported: notify('NotifyShadowReported'),
+    NotifyShadowFailed: notify('NotifyShadowFailed'),
+  };
+  const traced = Object.fromEntries(
+    Object.entries(handlers).map(([name, h]) => [
+      name,
+      (input: any) => {
+        calls.push(name);
+        return h(input);
+      },
+    ]),
+  );
+  async function run(input: Record<string, unknown>) {
+    const name = `${MODEL}-v2-20261127T080000Z`;
+    const execution = machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: traced as never,
+        waitTimeOverrides: { ShadowWindow: 0 },
+        retryIntervalOverrides: Object.fromEntries(lambdaTasks.map(([n]) => [n, 0])),
+      },
+      context: {
+        Execution: { Name: name, Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:release:${name}` },
+      },
+    });
+    try {
+      return { name, output: (await execution.result) as Record<string, any> };
+    } catch (err) {
+      return { name, failure: err instanceof ExecutionError ? (err.cause as Error) : (err as Error) };
+    }
+  }
+  return { registry, shadows, fn, reports, calls, published, run };
+}
+
+describe('shadow runs', () => {
+  const shadowRelease = (over: Record<string, unknown> = {}) => ({
+    model: MODEL,
+    version: 2,
+    strategy: 'shadow',
+    bake: '30m',
+    requestedBy: 'test',
+    ...over,
+  });
+
+  it('copies for the bake, reports the verdict and its URI, and leaves the live alias and the registry alone', async () => {
+    const h = await shadowHarness();
+
+    const { output, failure } = await h.run(shadowRelease());
+
+    expect(failure).toBeUndefined();
+    expect(h.calls).toEqual(['StartShadow', 'FinishShadow', 'NotifyShadowReported']);
+    const uri = 's3://artifacts/releases/flight-delay/shadow-20261127T080000Z/comparison.json';
+    expect(output).toMatchObject({
+      outcome: 'shadowed',
+      model: MODEL,
+      challengerVersion: 2,
+      championVersion: 1,
+      window: { start: '2026-11-27T08:00:00.000Z', end: '2026-11-27T08:30:00.000Z' },
+      report: { verdict: 'pass', uri, pairs: 120 },
+      subject: 'Shadow flight-delay v2: pass',
+    });
+    expect(h.published.map((p) => p.Subject)).toEqual(['Shadow flight-delay v2: pass']);
+    expect(await h.shadows.get()).toMatchObject({ state: 'finished', report: { uri, verdict: 'pass' } });
+    expect(h.reports.writes).toEqual(['releases/flight-delay/shadow-20261127T080000Z/comparison.json']);
+    // Only the shadow alias moved; the registry is as it was.
+    expect(h.fn.updates.map((u) => u.alias)).toEqual(['shadow']);
+    expect(h.fn.aliases.get('live')?.routing).toEqual({ version: '3' });
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
+    expect((await h.registry.getVersion(MODEL, 2))?.stage).toBe('Staging');
+  });
+
+  it('ends with the refusal, having stopped nothing of another shadow, when the challenger is not Staging', async () => {
+    const h = await shadowHarness();
+
+    const { failure } = await h.run(shadowRelease({ version: 1 }));
+
+    expect(failure?.name).toBe('ReleaseRefused');
+    expect(failure?.message).toContain(
+      'flight-delay v1 is Production; only a Staging version can be released',
+    );
+    expect(h.calls).toEqual(['StartShadow', 'StopShadow', 'NotifyShadowFailed']);
+    expect(h.published.map((p) => [p.state, p.Subject])).toEqual([
+      ['NotifyShadowFailed', 'A shadow release failed'],
+    ]);
+    expect(JSON.parse(h.published[0]?.Message ?? '{}')).toMatchObject({ Error: 'ReleaseRefused' });
+    expect(h.fn.updates).toEqual([]);
+  });
+
+  it('stops copying without a report when the finish fails', async () => {
+    const h = await shadowHarness();
+    h.reports.write = async () => {
+      throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+    };
+
+    const { failure } = await h.run(shadowRelease());
+
+    expect(failure?.name).toBe('AccessDenied');
+    expect(h.calls).toEqual(['StartShadow', 'FinishShadow', 'StopShadow', 'NotifyShadowFailed']);
+    expect(await h.shadows.get()).toMatchObject({ state: 'finished', finishReason: 'completed' });
+    expect(h.fn.aliases.get('live')?.routing).toEqual({ version: '3' });
   });
 });
 
@@ -526,7 +858,7 @@ const FUNCTIONS = {
   ShiftTraffic: "move the live alias to the plan's next step",
   CheckReleaseHealth: 'alarms and challenger vs champion',
   RollbackRelease: 'all traffic back on the previous version',
-  FinishRelease: 'promote the released model version',
+  FinishRelease: 'promote the released model version and hand the alias back',
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const functionIds = Object.fromEntries(
@@ -535,6 +867,14 @@ const functionIds = Object.fromEntries(
     idOf('AWS::Lambda::Function', { Description: `Release: ${d}` }),
   ]),
 ) as Record<FunctionName, string>;
+const shadowIds = {
+  StartShadow: idOf('AWS::Lambda::Function', {
+    Description: Match.stringLikeRegexp('^Release step StartShadow'),
+  }),
+  FinishShadow: idOf('AWS::Lambda::Function', {
+    Description: Match.stringLikeRegexp('^Release step FinishShadow'),
+  }),
+};
 const predictId = idOf('AWS::Lambda::Function', {
   Description: 'Online predictions for POST /models/{model}/predict',
 });
@@ -576,6 +916,8 @@ describe('release pipeline stack', () => {
         name === 'CheckReleaseHealth' ? 'CheckReleaseHealthFunctionArn' : `${name}FunctionArn`;
       expect(substitutions[placeholder], name).toEqual(getAtt(id));
     }
+    for (const [name, id] of Object.entries(shadowIds))
+      expect(substitutions[`${name}FunctionArn`], name).toEqual(getAtt(id));
     expect(substitutions.NotificationsTopicArn).toEqual({
       Ref: idOf('AWS::SNS::Topic', { DisplayName: 'MLOps platform model events' }),
     });
@@ -590,12 +932,12 @@ describe('release pipeline stack', () => {
     });
   });
 
-  it('lets the state machine invoke exactly its six functions and publish to the notifications topic', () => {
+  it('lets the state machine invoke exactly its six functions and the two shadow steps, and publish to the notifications topic', () => {
     const invoke = grantsOf(machineRole, 'lambda');
     expect(invoke).toHaveLength(1);
     expect(invoke[0]?.[0]).toEqual(['lambda:InvokeFunction']);
     expect(((invoke[0]?.[1] ?? []) as unknown[]).map((r) => JSON.stringify(r)).sort()).toEqual(
-      Object.values(functionIds)
+      [...Object.values(functionIds), ...Object.values(shadowIds)]
         .map((id) => JSON.stringify(getAtt(id)))
         .sort(),
     );
@@ -612,6 +954,38 @@ describe('release pipeline stack', () => {
         RELEASE_ALARM_NAMES:
           '["TestStack-PredictErrors","TestStack-ApiServerErrorRate","TestStack-ApiLatencyP99"]',
       });
+  });
+
+  it("tells FinishRelease the predict function's registry cache TTL, the same the predict function runs with", () => {
+    expect(resources[functionIds.FinishRelease]?.Properties.Environment.Variables.REGISTRY_CACHE_TTL_MS).toBe(
+      '5000',
+    );
+    expect(resources[predictId]?.Properties.Environment.Variables.REGISTRY_CACHE_TTL_MS).toBe('5000');
+  });
+
+  it('lets the release steps that write the aliases ask CodeDeploy whether a code release runs', () => {
+    const groupId = idOf('AWS::CodeDeploy::DeploymentGroup');
+    const bound = [
+      functionIds.StartRelease,
+      functionIds.ShiftTraffic,
+      functionIds.RollbackRelease,
+      functionIds.FinishRelease,
+      shadowIds.StartShadow,
+    ];
+    for (const id of bound) {
+      expect(resources[id]?.Properties.Environment.Variables, id).toMatchObject({
+        CODE_DEPLOY_APPLICATION: { Ref: idOf('AWS::CodeDeploy::Application') },
+        CODE_DEPLOY_DEPLOYMENT_GROUP: { Ref: groupId },
+      });
+      expect(grantsOf(roleOf(id), 'codedeploy'), id).toHaveLength(1);
+      expect(grantsOf(roleOf(id), 'codedeploy')[0]?.[0], id).toEqual(['codedeploy:ListDeployments']);
+    }
+    for (const id of [
+      functionIds.PublishReleaseVersion,
+      functionIds.CheckReleaseHealth,
+      shadowIds.FinishShadow,
+    ])
+      expect(resources[id]?.Properties.Environment.Variables.CODE_DEPLOY_APPLICATION, id).toBeUndefined();
   });
 
   it('outputs the release state machine ARN and the alarms it watches', () => {
@@ -676,10 +1050,24 @@ describe('release grants', () => {
     ]);
   });
 
-  it('lets FinishRelease read the alias, and change nothing in Lambda', () => {
-    expect(grantsOf(roles.FinishRelease, 'lambda')).toEqual([[['lambda:GetAlias'], [{ Ref: aliasId }]]]);
+  it('lets FinishRelease read and update the live alias, and warm versions for the hand back', () => {
+    expect(grantsOf(roles.FinishRelease, 'lambda')).toEqual([
+      [['lambda:GetAlias', 'lambda:UpdateAlias'], [{ Ref: aliasId }]],
+      [['lambda:InvokeFunction'], [versionsArn]],
+    ]);
   });
 });
+
+/** Stand-ins for ShadowRelease's two functions. */
+const shadowSteps = (stack: Stack) => {
+  const step = (id: string) =>
+    new lambda.Function(stack, id, {
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+    });
+  return { startShadowFunction: step('StartShadow'), finishShadowFunction: step('FinishShadow') };
+};
 
 describe('ReleasePipeline props', () => {
   const build = (props: Partial<ConstructorParameters<typeof ReleasePipeline>[2]>) => {
@@ -694,6 +1082,7 @@ describe('ReleasePipeline props', () => {
       liveAlias: new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion }),
       registry: new ModelRegistry(stack, 'Registry'),
       notificationsTopic: new sns.Topic(stack, 'Topic'),
+      shadow: shadowSteps(stack),
       alarms: [
         new cloudwatch.Alarm(stack, 'A', {
           metric: fn.metricErrors(),
@@ -723,6 +1112,14 @@ describe('ReleasePipeline props', () => {
     expect(pipeline.alarmNames).toEqual(['S-A']);
   });
 
+  it('tells FinishRelease the registry cache TTL it is given', () => {
+    const pipeline = build({ registryCacheTtl: Duration.seconds(30) });
+    const fn = pipeline.functions.FinishRelease?.node.defaultChild as lambda.CfnFunction;
+    const variables = Stack.of(pipeline).resolve(fn.environment) as { variables: Record<string, string> };
+
+    expect(variables.variables.REGISTRY_CACHE_TTL_MS).toBe('30000');
+  });
+
   it('reads composite alarms with DescribeAlarms on * (all CloudWatch allows for them)', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'C');
     const fn = new lambda.Function(stack, 'Fn', {
@@ -743,6 +1140,7 @@ describe('ReleasePipeline props', () => {
       liveAlias: new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion }),
       registry: new ModelRegistry(stack, 'Registry'),
       notificationsTopic: new sns.Topic(stack, 'Topic'),
+      shadow: shadowSteps(stack),
       alarms: [metric, composite],
     });
     const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(

@@ -21,7 +21,9 @@ const cdkJsonContext = (
   }
 ).context;
 
-type Props = Partial<Pick<ShadowReleaseProps, 'sendBudget' | 'captureSettle' | 'liveAliasName'>>;
+type Props = Partial<
+  Pick<ShadowReleaseProps, 'sendBudget' | 'captureSettle' | 'liveAliasName' | 'defaultWindow'>
+>;
 
 /** Buckets, registry, a predict function with its `live` alias, and a ShadowRelease; cdk-nag throws on a finding. */
 function synth(props: Props = {}) {
@@ -168,8 +170,19 @@ describe('ShadowRelease', () => {
       LIVE_ALIAS: 'live',
       SHADOW_ALIAS: 'shadow',
       CAPTURE_SETTLE_SECONDS: '120',
+      SHADOW_WINDOW_SECONDS: '3600',
       REGISTRY_TABLE: { Ref: defaults.ids.registry },
     });
+  });
+
+  it('passes the default window of a shadow release it is given, and fails on one longer than a week', () => {
+    const { template, ids } = synth({ defaultWindow: Duration.minutes(30) });
+    expect(
+      template.toJSON().Resources[ids.start].Properties.Environment.Variables.SHADOW_WINDOW_SECONDS,
+    ).toBe('1800');
+    expect(() => synth({ defaultWindow: Duration.days(8) })).toThrow(
+      'defaultWindow must be whole seconds from 1 s to 7 days, got 691200 s',
+    );
   });
 
   it('configures FinishShadow with its buckets, the registry and the predict function', () => {

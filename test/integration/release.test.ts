@@ -1,11 +1,13 @@
 // Model releases on the local platform, end to end: `mlops release` runs the release state machine
 // on the synthesized template — a predict function version published through the local Lambda API,
 // the live alias shifted step by step while real traffic flows through the REST API, health read
-// from local CloudWatch — and a healthy challenger becomes Production, a failing one is rolled
-// back within one bake with every request answered, and of two releases started at once one is
-// refused.
+// from local CloudWatch, the CodeDeploy guard asking the local CodeDeploy API — and a healthy
+// challenger becomes Production with the alias handed back at rest to the version it started from,
+// a failing one is rolled back within one bake with every request answered, and of two releases
+// started at once one is refused.
 import { readFileSync } from 'node:fs';
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CodeDeployClient, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,7 +160,29 @@ async function waitForExecution(executionArn: string) {
 }
 
 describe('mlops release on the local platform', () => {
-  it('ramps a healthy challenger 5 → 25 → 50 → 100 % under traffic and makes it Production', async () => {
+  it("binds the release steps to the template's CodeDeploy deployment group, which the local CodeDeploy API serves", async () => {
+    const stack = platformStack(t.platform);
+    const name = Object.entries(stack.functions).find(([id]) => id.includes('StartRelease'))?.[1] ?? '';
+    const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name }));
+    const variables = config.Environment?.Variables ?? {};
+    expect(variables.CODE_DEPLOY_APPLICATION).toBeTruthy();
+
+    const codeDeploy = new CodeDeployClient({
+      region: DEFAULT_LOCAL_REGION,
+      credentials: { ...LOCAL_CREDENTIALS },
+      endpoint: t.platform.baseUrl,
+    });
+    const out = await codeDeploy.send(
+      new ListDeploymentsCommand({
+        applicationName: variables.CODE_DEPLOY_APPLICATION,
+        deploymentGroupName: variables.CODE_DEPLOY_DEPLOYMENT_GROUP,
+        includeOnlyStatuses: ['InProgress'],
+      }),
+    );
+    expect(out.deployments).toEqual([]);
+  });
+
+  it('ramps a healthy challenger 5 → 25 → 50 → 100 % under traffic, makes it Production and hands the alias back', async () => {
     const version = await registerChallenger();
     const before = await liveAlias();
     const load = traffic();
@@ -176,13 +200,20 @@ describe('mlops release on the local platform', () => {
 
     expect(code, lines.join('\n')).toBe(0);
     expect((await registry.getProductionVersion(MODEL))?.version).toBe(version);
+    // Back at rest on the version it started from (CloudFormation's, as CodeDeploy requires),
+    // which is unpinned and so serves the new Production version.
     const after = await liveAlias();
-    expect(after.version).not.toBe(before.version);
-    expect(after.weights).toEqual({});
+    expect(after).toEqual({ version: before.version, weights: {} });
     const record = await store.latestRelease(MODEL);
-    expect(record).toMatchObject({ status: 'succeeded', modelVersion: version, plan: [5, 25, 50, 100] });
-    expect(record?.newFunctionVersion).toBe(after.version);
+    expect(record).toMatchObject({
+      status: 'succeeded',
+      modelVersion: version,
+      plan: [5, 25, 50, 100],
+      routing: { version: before.version },
+    });
+    expect(record?.newFunctionVersion).not.toBe(before.version);
     for (const step of [1, 2, 3, 4]) expect(lines.join('\n')).toContain(`step ${step}/4`);
+    expect(lines.join('\n')).toContain(`live handed back at rest: v${before.version} 100%`);
     // Every request answered, and answered well, by the champion or the challenger.
     expect(failures).toEqual([]);
     expect(answers.length).toBeGreaterThan(20);
@@ -195,10 +226,21 @@ describe('mlops release on the local platform', () => {
     const status = await readStatus(target, MODEL);
     expect(status).toMatchObject({
       productionVersion: version,
-      versions: [{ functionVersion: after.version, percent: 100, modelVersion: version, pinned: true }],
+      versions: [{ functionVersion: before.version, percent: 100, modelVersion: version, pinned: false }],
       lock: null,
       release: { status: 'succeeded' },
     });
+    // Predictions through the API come from the new model version.
+    const served = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        fetch(`${t.platform.url}models/${MODEL}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': t.platform.apiKey },
+          body: JSON.stringify({ instances: rows }),
+        }).then(async (res) => [res.status, ((await res.json()) as { version?: number }).version]),
+      ),
+    );
+    expect(served).toEqual(Array.from({ length: 6 }, () => [200, version]));
   }, 60_000);
 
   it('refuses one of two releases started at once: one release per alias', async () => {

@@ -3,6 +3,8 @@
 // Staging challenger; every client request is then answered by the champion while a copy goes to
 // the challenger asynchronously, whose answers land in the capture marked `shadow`; with the
 // challenger's version failing, no client request fails; FinishShadow writes the comparison.
+// Then one whole shadow release through the release state machine, as `mlops release … --strategy
+// shadow` starts it: the live alias and the registry stay as they were, and the report exists.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +12,9 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseCommand } from '../../cli/commands/release.ts';
+import { formatStatus, readStatus } from '../../cli/commands/release-status.ts';
+import type { Target } from '../../cli/target.ts';
 import type { ShadowComparisonDocument, ShadowFinished } from '../../functions/finish-shadow/core.ts';
 import {
   type CaptureRecord,
@@ -17,11 +22,14 @@ import {
   captureRole,
 } from '../../functions/lib/capture/capture-record.ts';
 import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
+import { DynamoDbShadowConfigStore } from '../../functions/lib/releases/shadow-config.ts';
 import { CAPTURE_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import type { ShadowStarted } from '../../functions/start-shadow/core.ts';
 import { localDynamoDbClient } from '../../local/emulators/dynamodb.ts';
+import { LOCAL_CREDENTIALS } from '../../local/emulators/local-aws.ts';
 import { localS3Client } from '../../local/emulators/s3.ts';
 import type { Platform } from '../../local/platform.ts';
+import { DEFAULT_LOCAL_REGION } from '../../local/template/pseudo-parameters.ts';
 import { bootTestPlatform, type TestPlatform } from '../support/local-platform.ts';
 import { trainFlightModel } from '../support/trained-model.ts';
 
@@ -38,6 +46,7 @@ let platform: Platform;
 let s3: S3Client;
 let outputs: Record<string, string>;
 let challengerVersion: number;
+let registry: DynamoDbModelRegistry;
 let started: ShadowStarted;
 /** Requests answered while the challenger was healthy, and while it failed. */
 const healthy: Answer[] = [];
@@ -126,7 +135,7 @@ beforeAll(async () => {
   outputs = platform.stacks[0]?.outputs ?? {};
   s3 = localS3Client(platform.endpoints.s3);
   // The challenger: another flights-v1 model (trained on fewer rows), registered as Staging.
-  const registry = new DynamoDbModelRegistry(
+  registry = new DynamoDbModelRegistry(
     DynamoDBDocumentClient.from(localDynamoDbClient(platform.endpoints.dynamodb)),
     outputs.RegistryTableName ?? '',
   );
@@ -237,4 +246,85 @@ describe('a shadow release on the local platform', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(shadowsOf(await capturedRecords(), ids(after))).toEqual([]);
   });
+
+  it('runs a shadow release through the release state machine (`mlops release --strategy shadow`)', async () => {
+    const fn = outputs.PredictFunctionName ?? '';
+    const target: Target = {
+      kind: 'local',
+      stackName: platform.stacks[0]?.stackName ?? '',
+      apiUrl: platform.url,
+      apiKey: platform.apiKey,
+      outputs,
+      clientConfig: {
+        region: DEFAULT_LOCAL_REGION,
+        credentials: { ...LOCAL_CREDENTIALS },
+        endpoints: platform.endpoints,
+      },
+    };
+    const shadows = new DynamoDbShadowConfigStore(
+      DynamoDBDocumentClient.from(localDynamoDbClient(platform.endpoints.dynamodb)),
+      outputs.RegistryTableName ?? '',
+    );
+    const liveBefore = platform.lambda.getAlias(fn, 'live');
+    const productionBefore = (await registry.getProductionVersion(MODEL))?.version;
+    const lines: string[] = [];
+
+    // A 10 s window (the bake): the live functions see the new shadow within their 5 s cache.
+    const releasing = releaseCommand(target, {
+      model: MODEL,
+      version: String(challengerVersion),
+      strategy: 'shadow',
+      bake: '10s',
+      settle: '0s',
+      json: false,
+      pollMs: 100,
+      print: (line) => lines.push(line),
+    });
+    let done = false;
+    const exit = releasing.finally(() => {
+      done = true;
+    });
+    const running = await waitFor(
+      () => shadows.get(),
+      (item) => item?.releaseId !== RELEASE && item?.state === 'active',
+      10_000,
+    );
+    expect(running).toMatchObject({ model: MODEL, challengerVersion, state: 'active' });
+    const status = await readStatus(target, MODEL);
+    expect(status.shadow).toMatchObject({ releaseId: running?.releaseId, active: true });
+    expect(formatStatus(status)).toContain(`shadow    running: v${challengerVersion} on function v`);
+    // Traffic through the window, its capture flushed as it goes (the report reads it from S3).
+    const answers: Answer[] = [];
+    while (!done) {
+      answers.push(...(await predictMany(4)));
+      await platform.firehose.flush();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const code = await exit;
+
+    expect(answers.every((a) => a.status === 200 && a.modelVersion === '1')).toBe(true);
+    expect(platform.lambda.getAlias(fn, 'live')).toEqual(liveBefore);
+    expect((await registry.getProductionVersion(MODEL))?.version).toBe(productionBefore);
+    expect((await registry.getVersion(MODEL, challengerVersion))?.stage).toBe('Staging');
+    const finished = await shadows.get();
+    expect(finished).toMatchObject({ releaseId: running?.releaseId, state: 'finished' });
+    const report = finished?.report;
+    expect(report?.uri).toMatch(new RegExp(`^s3://${outputs.ArtifactsBucketName}/releases/${MODEL}/shadow-`));
+    const key = report?.uri.replace(`s3://${outputs.ArtifactsBucketName}/`, '') ?? '';
+    const object = await s3.send(new GetObjectCommand({ Bucket: outputs.ArtifactsBucketName, Key: key }));
+    const doc = JSON.parse((await object.Body?.transformToString()) ?? '{}') as ShadowComparisonDocument;
+    expect(doc).toMatchObject({
+      model: MODEL,
+      source: 'shadow',
+      challenger: { version: challengerVersion },
+      verdict: { verdict: report?.verdict },
+      shadow: { releaseId: running?.releaseId },
+    });
+    expect(doc.counts.pairs).toBeGreaterThan(0);
+    const text = lines.join('\n');
+    expect(text).toContain(`shadow: ${MODEL} v${challengerVersion} on function v`);
+    expect(text).toContain(`report ${report?.uri}`);
+    expect(text).toContain(`verdict ${report?.verdict}: ${MODEL} v${challengerVersion} shadowed against v1`);
+    expect(code, text).toBe(report?.verdict === 'pass' ? 0 : 1);
+  }, 90_000);
 });

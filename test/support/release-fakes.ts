@@ -38,10 +38,17 @@ export class FakeAliasControl implements AliasControl {
   readonly versions = new Map<string, VersionConfig>();
   /** Every alias update, in order. */
   readonly updates: Routing[] = [];
-  /** What a warm-up invocation of a version answers. */
-  invoke: (version: string, event: unknown) => InvokeOutcome = () => ({
-    payload: { statusCode: 400, body: JSON.stringify({ error: { code: 'InvalidRequest' } }) },
-  });
+  /**
+   * The model version an unpinned version serves (the registry's Production version, say);
+   * undefined: its answers name none.
+   */
+  production: (model: string) => Promise<number | undefined> = async () => undefined;
+  /**
+   * What a warm-up invocation of a version answers. By default the predict function's refusal,
+   * naming the model version the version serves: its pin, else `production`'s.
+   */
+  invoke: (version: string, event: unknown) => InvokeOutcome | Promise<InvokeOutcome> = (version, event) =>
+    this.refusal(version, event);
   /** Change what an update actually leaves behind (to simulate Lambda not doing as asked). */
   applyUpdate: (asked: Routing) => Routing = (asked) => asked;
   /** Called before each getAlias (to move the alias under a release). */
@@ -107,6 +114,24 @@ export class FakeAliasControl implements AliasControl {
 
   async invokeVersion(version: string, event: unknown): Promise<InvokeOutcome> {
     return this.invoke(version, event);
+  }
+
+  /** A 400 for an instance without features, with `x-model-version` when the version serves one. */
+  async refusal(version: string, event: unknown): Promise<InvokeOutcome> {
+    const model = (event as { pathParameters?: { model?: string } }).pathParameters?.model ?? '';
+    const text = this.versions.get(version)?.environment.MODEL_VERSION_PINS;
+    const pinned = text ? (JSON.parse(text) as Record<string, number>)[model] : undefined;
+    const served = pinned ?? (await this.production(model));
+    return {
+      payload: {
+        statusCode: 400,
+        headers: {
+          'content-type': 'application/json',
+          ...(served === undefined ? {} : { 'x-model-version': String(served) }),
+        },
+        body: JSON.stringify({ error: { code: 'InvalidRequest' } }),
+      },
+    };
   }
 }
 

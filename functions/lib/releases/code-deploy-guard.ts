@@ -44,6 +44,9 @@ export interface CodeDeployPorts {
   listActiveDeployments(): Promise<readonly string[]>;
 }
 
+/** The ports when code releases are off: nothing but model releases ever shifts the alias. */
+export const NO_CODE_RELEASES: CodeDeployPorts = { listActiveDeployments: async () => [] };
+
 /** A code release (`cdk deploy`) is shifting the alias: a model release must not touch it (409). */
 export class CodeDeploymentInProgress extends PlatformError {
   override readonly name = 'CodeDeploymentInProgress';

@@ -27,6 +27,8 @@ export const ReleaseEnv = z.object({
   RELEASE_POLICY: jsonEnv(ReleasePolicy).optional(),
   /** JSON list of the served path's alarm names every bake watches. */
   RELEASE_ALARM_NAMES: jsonEnv(z.array(z.string().min(1))).optional(),
+  /** The predict function's REGISTRY_CACHE_TTL_MS: how long a promotion may go unseen by it. */
+  REGISTRY_CACHE_TTL_MS: z.coerce.number().int().nonnegative().default(5_000),
 });
 
 export const logger = new Logger({ serviceName: 'release' });
@@ -38,6 +40,8 @@ interface Wiring {
   readonly health: CloudWatchHealthProbe;
   readonly policy: ReleasePolicy;
   readonly alarmNames: readonly string[];
+  /** How long the predict function reuses a registry answer (ms). */
+  readonly registryCacheTtlMs: number;
   /** Present when the alias has a CodeDeploy deployment group (CODE_DEPLOY_* variables). */
   readonly codeDeploy?: CodeDeployPorts;
   readonly now: () => Date;
@@ -61,6 +65,7 @@ export function releasePorts(): Wiring {
     health: new CloudWatchHealthProbe(new CloudWatchClient({})),
     policy: env.RELEASE_POLICY ?? ReleasePolicy.parse({}),
     alarmNames: env.RELEASE_ALARM_NAMES ?? [],
+    registryCacheTtlMs: env.REGISTRY_CACHE_TTL_MS,
     ...(codeDeploy ? { codeDeploy: codeDeployPorts(new CodeDeployClient({}), codeDeploy) } : {}),
     now: () => new Date(),
     log: (message, data) => logger.info(message, data ?? {}),

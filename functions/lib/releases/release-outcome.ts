@@ -3,7 +3,13 @@
 import { describeRouting, type Routing } from './alias-routing.ts';
 import { describePlan, formatDuration, type Strategy } from './release-plan.ts';
 
-export type OutcomeKind = 'released' | 'rolled-back' | 'failed' | 'rollback-failed';
+export type OutcomeKind =
+  | 'released'
+  | 'not-handed-back'
+  | 'rolled-back'
+  | 'failed'
+  | 'rollback-failed'
+  | 'interrupted';
 
 /** `$.outcome` in statemachines/release.asl.json. */
 export interface ReleaseOutcome {
@@ -59,9 +65,23 @@ export function describeOutcome(o: OutcomeInput): ReleaseOutcome {
   switch (o.outcome) {
     case 'released':
       summary =
-        `${label} released${how ? ` (${how})` : ''}: it is the Production version and ${o.model}'s ` +
-        `traffic runs on function v${o.newFunctionVersion}; v${o.previousFunctionVersion} stays published for \`mlops rollback ${o.model}\``;
+        `${label} released${how ? ` (${how})` : ''}: it is the Production version, and live is back at rest on ` +
+        `function v${o.previousFunctionVersion}, which follows Production; \`mlops rollback ${o.model}\` makes ` +
+        `${o.previousModelVersion === null ? 'the previous version' : `v${o.previousModelVersion}`} Production again`;
       subject = `Release ${label}: live and Production`;
+      break;
+    case 'not-handed-back':
+      summary =
+        `${label} released${how ? ` (${how})` : ''} and Production, but live stays on function v${o.newFunctionVersion} ` +
+        `(pinned to it): ${o.reason ?? 'no reason given'}. CodeDeploy refuses the next \`cdk deploy\` until live ` +
+        `is back on v${o.previousFunctionVersion} 100%: move it there once v${o.previousFunctionVersion} serves ${label}`;
+      subject = `Release ${label}: Production, live not handed back`;
+      break;
+    case 'interrupted':
+      summary =
+        `${label} interrupted by a code release, live left at ${live} and the registry as it was: ` +
+        `${o.reason ?? 'no reason given'}; once the code release has ended, settle it with \`mlops rollback ${o.model}\``;
+      subject = `Release ${label} interrupted by a code release`;
       break;
     case 'rolled-back':
       summary = `${label} rolled back to function v${o.previousFunctionVersion}${o.by ? ` by ${o.by}` : ''}: ${o.reason ?? 'no reason given'}`;

@@ -6,9 +6,19 @@ import * as z from 'zod';
 import { InvalidRequest } from '../errors.ts';
 import { DEFAULT_THRESHOLDS, HealthThresholds } from './health.ts';
 
+/** Strategies that move the `live` alias to the challenger. */
 export const STRATEGIES = ['canary', 'linear', 'all-at-once', 'blue-green'] as const;
 /** How traffic moves to the challenger: a ramp of weights, or one flip of the whole alias. */
 export type Strategy = (typeof STRATEGIES)[number];
+
+/**
+ * The strategy that moves no traffic: the challenger answers asynchronous copies of live requests
+ * on the `shadow` alias for a window (the release's bake), and a comparison report judges it.
+ */
+export const SHADOW_STRATEGY = 'shadow';
+/** Every strategy a release request may name. */
+export const RELEASE_STRATEGIES = [...STRATEGIES, SHADOW_STRATEGY] as const;
+export type ReleaseStrategy = (typeof RELEASE_STRATEGIES)[number];
 
 /** Percent of traffic on the challenger at each step; the last step is always 100. */
 export const DEFAULT_PLANS: Readonly<Record<Strategy, readonly number[]>> = {
@@ -24,6 +34,12 @@ const WHOLE_FLIP: ReadonlySet<Strategy> = new Set(['all-at-once', 'blue-green'])
 export const DEFAULT_BAKE_SECONDS = 300;
 /** A step's bake may last at most this long (a release of 10 steps then fits the machine's timeout). */
 export const MAX_BAKE_SECONDS = 6 * 3600;
+/** Longest shadow window: a week of copies is plenty to judge, and bounds the report's reading. */
+export const MAX_SHADOW_SECONDS = 7 * 86_400;
+/** A shadow's window when its request names no bake (and the deployment sets none). */
+export const DEFAULT_SHADOW_WINDOW_SECONDS = 3_600;
+/** Longest wait after a shadow window for its last capture records. */
+export const MAX_SETTLE_SECONDS = 3_600;
 export const MAX_STEPS = 10;
 /** Checks during a bake come this often by default at most, so a failing canary is caught early. */
 export const DEFAULT_MAX_CHECK_INTERVAL_SECONDS = 30;
@@ -37,6 +53,12 @@ export const MAX_CHECKS = 2_000;
 /** A strategy name, with the list of valid ones in the error. */
 export const StrategyName = z.enum(STRATEGIES, {
   error: (issue) => `strategy must be one of ${STRATEGIES.join(', ')} (got ${JSON.stringify(issue.input)})`,
+});
+
+/** A strategy a release request names (`--strategy`). */
+export const ReleaseStrategyName = z.enum(RELEASE_STRATEGIES, {
+  error: (issue) =>
+    `strategy must be one of ${RELEASE_STRATEGIES.join(', ')} (got ${JSON.stringify(issue.input)})`,
 });
 
 /** A canary plan: increasing percentages in (0, 100], ending at 100. */
@@ -104,12 +126,54 @@ export interface ReleaseSettings {
   readonly thresholds: HealthThresholds;
 }
 
-/** What a release request may choose (`mlops release … --strategy --plan --bake`). */
+/** What a release request may choose (`mlops release … --strategy --plan --bake --settle`). */
 export interface ReleaseRequestSettings {
   readonly strategy?: string;
   readonly plan?: string | readonly number[];
+  /** A step's bake; for a shadow, its window. */
   readonly bake?: string | number;
   readonly checkInterval?: string | number;
+  /** A shadow only: how long its report waits after the window for the capture to land. */
+  readonly settle?: string | number;
+}
+
+/** What one shadow runs with. */
+export interface ShadowSettings {
+  /** How long live requests are copied to the challenger. */
+  readonly windowSeconds: number;
+  /** How long the report waits after the window; undefined: the deployment's (CAPTURE_SETTLE_SECONDS). */
+  readonly settleSeconds?: number;
+}
+
+/** True when the request asks for a shadow (the release state machine's `Route`). */
+export const isShadowRequest = (request: Pick<ReleaseRequestSettings, 'strategy'>) =>
+  request.strategy === SHADOW_STRATEGY;
+
+/**
+ * The settings of a shadow release: its window is the request's bake, else `defaults.windowSeconds`.
+ * A shadow moves no traffic and is judged once, so a plan or a check interval is refused.
+ */
+export function resolveShadowSettings(
+  request: ReleaseRequestSettings,
+  defaults: { readonly windowSeconds: number },
+): ShadowSettings {
+  if (request.plan !== undefined)
+    throw new InvalidRequest('a shadow moves no traffic on the live alias: it takes no plan');
+  if (request.checkInterval !== undefined)
+    throw new InvalidRequest(
+      'a shadow is judged once, by the comparison report after its window: it takes no check interval',
+    );
+  const windowSeconds =
+    request.bake === undefined ? defaults.windowSeconds : parseDuration(request.bake, 'bake');
+  if (windowSeconds < 1 || windowSeconds > MAX_SHADOW_SECONDS)
+    throw new InvalidRequest(
+      `a shadow's window (its bake) is 1 s to ${MAX_SHADOW_SECONDS / 86_400} days (got ${windowSeconds} s)`,
+    );
+  if (request.settle === undefined) return { windowSeconds };
+  const settleSeconds = parseDuration(request.settle, 'settle');
+  if (settleSeconds > MAX_SETTLE_SECONDS)
+    throw new InvalidRequest(`settle is at most ${MAX_SETTLE_SECONDS / 60} minutes (got ${settleSeconds} s)`);
+  return { windowSeconds, settleSeconds };
 }
 
 /**
@@ -173,9 +237,16 @@ export function resolveSettings(
 ): ReleaseSettings {
   const own = policy.models[model] ?? {};
   const defaults = policy.defaults;
-  const requested = request.strategy === undefined ? undefined : StrategyName.safeParse(request.strategy);
+  const requested =
+    request.strategy === undefined ? undefined : ReleaseStrategyName.safeParse(request.strategy);
   if (requested && !requested.success)
     throw new InvalidRequest(requested.error.issues[0]?.message ?? 'bad strategy');
+  if (requested?.data === SHADOW_STRATEGY)
+    throw new InvalidRequest(
+      'strategy shadow moves no traffic on the live alias: the release state machine runs it with StartShadow, not as steps',
+    );
+  if (request.settle !== undefined)
+    throw new InvalidRequest('settle is a shadow setting: only --strategy shadow takes it');
   const strategy: Strategy = requested?.data ?? own.strategy ?? defaults.strategy ?? 'canary';
   let plan: readonly number[];
   if (request.plan !== undefined) {

@@ -7,9 +7,10 @@ import type { AlarmStatus, HealthThresholds, VersionStats } from './health.ts';
 import type { Strategy } from './release-plan.ts';
 
 /**
- * Where a release is. `publishing` → `baking` (per step) → `succeeded`; any failure or breach →
- * `rolled-back` (or `rollback-failed` when even that did not stick); `failed` when it ended
- * before traffic moved.
+ * Where a release is. `publishing` → `baking` (per step) → `promoting` (Production, then the alias
+ * handed back at rest) → `succeeded`; any failure or breach → `rolled-back` (or `rollback-failed`
+ * when even that did not stick); `failed` when it ended before traffic moved; `interrupted` when a
+ * code release (CodeDeploy) took the alias over and the release stopped where it was.
  */
 export type ReleaseStatus =
   | 'publishing'
@@ -18,7 +19,8 @@ export type ReleaseStatus =
   | 'succeeded'
   | 'failed'
   | 'rolled-back'
-  | 'rollback-failed';
+  | 'rollback-failed'
+  | 'interrupted';
 
 /** Statuses of a release whose execution is still shifting or judging traffic. */
 export const RUNNING_STATUSES: ReadonlySet<ReleaseStatus> = new Set(['publishing', 'baking', 'promoting']);
@@ -59,7 +61,10 @@ export interface ReleaseRecord extends ReleaseKey {
   readonly previousModelVersion: number | null;
   readonly functionName: string;
   readonly alias: string;
-  /** The function version that was live (100%) when the release started: where a rollback goes. */
+  /**
+   * The function version that was live (100%) when the release started: CloudFormation's version,
+   * unpinned. A rollback goes back to it, and a finished release hands the alias back to it.
+   */
   readonly previousFunctionVersion: string;
   /** The version published for this release, pinned to the model version. */
   readonly newFunctionVersion?: string;
@@ -70,7 +75,11 @@ export interface ReleaseRecord extends ReleaseKey {
   readonly thresholds: HealthThresholds;
   readonly alarmNames: readonly string[];
   readonly status: ReleaseStatus;
-  /** What the release last set the alias to (its intent, read back after every change). */
+  /**
+   * What the release last set the alias to (its intent, read back after every change). A
+   * succeeded release hands the alias back to `previousFunctionVersion`, which then serves the
+   * new Production version; it stays on `newFunctionVersion` when the hand back could not be done.
+   */
   readonly routing: Routing;
   readonly step?: ReleaseStep;
   readonly checks: number;

@@ -1,6 +1,7 @@
 // The shapes a release carries from state to state in statemachines/release.asl.json: `$.release`
-// (what StartRelease decided), `$.published` (the new version) and `$.progress` (the step and its
-// bake), checked by every step's core at its edge.
+// (what StartRelease decided), `$.published` (the new version), `$.progress` (the step and its
+// bake) and `$.promotion` (when the model version became Production), checked by every step's
+// core at its edge.
 import * as z from 'zod';
 import { InvalidRequest } from '../errors.ts';
 import { HealthThresholds } from './health.ts';
@@ -62,6 +63,20 @@ export type Progress = z.infer<typeof Progress>;
 /** What ShiftTraffic, CheckHealth and FinishRelease are given. */
 export const StepInput = z.object({ release: ReleaseContext, published: Published, progress: Progress });
 export type StepInput = z.infer<typeof StepInput>;
+
+/**
+ * `$.promotion`: what FinishRelease's promotion hands to the wait before the hand back and to the
+ * hand back itself.
+ */
+export const Promotion = z.object({
+  promotedAt: z.string().min(1),
+  /**
+   * Seconds the state machine waits before the hand back: the predict function's registry cache
+   * TTL and a margin, so no execution environment still holds the Production version from before.
+   */
+  waitSeconds: z.number().int().min(0),
+});
+export type Promotion = z.infer<typeof Promotion>;
 
 /** Parse a step's input; a shape the ASL should never produce is a clear InvalidRequest. */
 export function parseStepInput<T extends z.ZodType>(schema: T, event: unknown, step: string): z.infer<T> {

@@ -5,14 +5,9 @@
 // alias), so the shadow uses exactly the calls and waits of every other release. Safe to repeat:
 // a retried start finds the alias already right, or republishes an unchanged $LATEST, which
 // Lambda answers with the version it published before.
-import * as z from 'zod';
 import { ConflictError } from '../errors.ts';
 import { type AliasControl, describeRouting, sameRouting } from './alias-routing.ts';
-
-/** The environment variable through which a function version pins model versions (functions/predict/handler.ts). */
-export const MODEL_VERSION_PINS_ENV = 'MODEL_VERSION_PINS';
-
-const Pins = z.record(z.string(), z.number().int().positive());
+import { pinModel, readPins } from './model-pins.ts';
 
 /** What the `shadow` alias runs, as read back from Lambda. */
 export interface ShadowAliasState {
@@ -27,25 +22,6 @@ export interface ShadowAliasState {
 /** What was read back differs from what was set: fail loudly, never report a shadow that is not running. */
 export class ShadowAliasMismatch extends Error {
   override readonly name = 'ShadowAliasMismatch';
-}
-
-/** Parse a version's `MODEL_VERSION_PINS` (absent: no pins); `where` names the version in errors. */
-export function pinsOf(
-  variables: Readonly<Record<string, string>> | undefined,
-  where: string,
-): Record<string, number> {
-  const text = variables?.[MODEL_VERSION_PINS_ENV];
-  if (text === undefined || text === '') return {};
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new Error(`${where}: ${MODEL_VERSION_PINS_ENV} is not valid JSON: ${text}`);
-  }
-  const parsed = Pins.safeParse(json);
-  if (!parsed.success)
-    throw new Error(`${where}: ${MODEL_VERSION_PINS_ENV} is not {"model": version}: ${text}`);
-  return parsed.data;
 }
 
 /** Same keys and values, in any order. */
@@ -74,13 +50,7 @@ export async function pointShadowAtChallenger(
   const where = (version: string) => `${live.functionName}:${version}`;
   const liveVersion = (await live.getAlias()).version;
   const liveConfig = await live.getVersionConfig(liveVersion);
-  const wanted: Record<string, string> = {
-    ...liveConfig.environment,
-    [MODEL_VERSION_PINS_ENV]: JSON.stringify({
-      ...pinsOf(liveConfig.environment, where(liveVersion)),
-      [model]: challengerVersion,
-    }),
-  };
+  const wanted = pinModel(liveConfig.environment, model, challengerVersion, where(liveVersion)).environment;
 
   const current = await shadow.getAlias();
   let target: string | undefined;
@@ -110,7 +80,7 @@ export async function pointShadowAtChallenger(
     throw new ShadowAliasMismatch(
       `${shadow.functionName}:${shadow.aliasName} reads back as ${describeRouting(readBack)}, not v${target} 100%`,
     );
-  const pins = pinsOf((await shadow.getVersionConfig(target)).environment, where(target));
+  const pins = readPins((await shadow.getVersionConfig(target)).environment, where(target));
   if (pins[model] !== challengerVersion)
     throw new ShadowAliasMismatch(
       `${where(target)} pins ${model} to ${pins[model] === undefined ? 'nothing' : `v${pins[model]}`}, not to v${challengerVersion}`,

@@ -37,12 +37,23 @@ export const ShadowConfigSchema = z.object({
   finishedAt: z.iso.datetime().optional(),
   /** Why it finished: the release's outcome, or who stopped it. */
   finishReason: z.string().optional(),
+  /** The comparison report of its window, once FinishShadow has written it. */
+  report: z
+    .object({
+      uri: z.string().min(1),
+      verdict: z.enum(['pass', 'fail', 'insufficient-data']),
+      at: z.iso.datetime(),
+    })
+    .optional(),
 });
 
 export type ShadowConfig = z.output<typeof ShadowConfigSchema>;
 
 /** What a shadow's start records; the store adds `state`. */
-export type NewShadowConfig = Omit<ShadowConfig, 'state' | 'finishedAt' | 'finishReason'>;
+export type NewShadowConfig = Omit<ShadowConfig, 'state' | 'finishedAt' | 'finishReason' | 'report'>;
+
+/** Where a shadow's comparison report is and what it concluded. */
+export type ShadowReportRef = NonNullable<ShadowConfig['report']>;
 
 /** No shadow item, or none of the release asked about (404). */
 export class ShadowNotFound extends PlatformError {
@@ -71,6 +82,11 @@ export interface ShadowConfigStore {
    * no item exists; ConflictError when the item belongs to another release.
    */
   finish(releaseId: string, opts: { at: Date; reason: string }): Promise<ShadowConfig | undefined>;
+  /**
+   * Record the report on the item of `releaseId` (overwrites: a retried finish writes the same
+   * report). ShadowNotFound when the item is another release's, or there is none.
+   */
+  recordReport(releaseId: string, report: ShadowReportRef): Promise<void>;
 }
 
 const isConditionFailure = (err: unknown) =>
@@ -168,6 +184,26 @@ export class DynamoDbShadowConfigStore implements ShadowConfigStore {
       throw new ConflictError(
         `the shadow item belongs to another release: ${describeShadow(stored)}; not finishing it for ${releaseId}`,
         { stored },
+      );
+    }
+  }
+
+  async recordReport(releaseId: string, report: ShadowReportRef): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: SHADOW_CONFIG_KEY,
+          UpdateExpression: 'SET #report = :report',
+          ConditionExpression: 'releaseId = :release',
+          ExpressionAttributeNames: { '#report': 'report' },
+          ExpressionAttributeValues: { ':report': report, ':release': releaseId },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      throw new ShadowNotFound(
+        `the shadow item is not release ${releaseId}'s: its report is not recorded there`,
       );
     }
   }

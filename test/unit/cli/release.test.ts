@@ -27,6 +27,33 @@ const check = (step: number, n: number, healthy = true): HealthCheckRecord => ({
 });
 
 describe('report', () => {
+  it('prints the promotion, then the hand back of the alias to the version the release started from', () => {
+    const lines: string[] = [];
+    const seen = new Set<string>();
+    const once = (key: string, line: () => string) => {
+      if (!seen.has(key)) {
+        seen.add(key);
+        lines.push(line());
+      }
+    };
+    const last = { index: 3, percent: 100, startedAt: '', bakeUntil: '' };
+    report(
+      record({ newFunctionVersion: '5', status: 'promoting', step: last, routing: { version: '5' } }),
+      [],
+      once,
+    );
+    report(
+      record({ newFunctionVersion: '5', status: 'succeeded', step: last, routing: { version: '4' } }),
+      [],
+      once,
+    );
+
+    expect(lines.slice(-2)).toEqual([
+      "  flight-delay v2 Production; live goes back to v4 (unpinned, it follows Production) once the predict function's registry cache has expired",
+      '  live handed back at rest: v4 100%',
+    ]);
+  });
+
   it('prints each step once, in order, with the checks of its bake under it', () => {
     const lines: string[] = [];
     const seen = new Set<string>();
@@ -95,6 +122,7 @@ describe('formatStatus', () => {
         },
         checks: 7,
       }),
+      shadow: null,
     });
 
     expect(text.split('\n')).toEqual([
@@ -109,5 +137,51 @@ describe('formatStatus', () => {
       '          canary 5% → 25% → 50% → 100%, 1m bakes; v4 → v5',
       '          step 2/4 (25%) since 2026-11-27T08:01:00.000Z, bake until 2026-11-27T08:02:00.000Z; 7 checks',
     ]);
+  });
+
+  it('shows a running shadow of the model, and the verdict of its last one', () => {
+    const base = {
+      model: 'flight-delay',
+      alias: 'S-Predict:live',
+      routing: 'v4 100%',
+      versions: [],
+      productionVersion: 1,
+      latestVersion: 3,
+      alarms: [],
+      lock: null,
+      release: null,
+    };
+    const shadow = {
+      model: 'flight-delay',
+      challengerVersion: 3,
+      championVersion: 1,
+      functionVersion: '7',
+      releaseId: 'flight-delay-v3-20261127T090000Z',
+      startedAt: '2026-11-27T09:00:00.000Z',
+      until: '2026-11-27T10:00:00.000Z',
+      state: 'active' as const,
+    };
+
+    expect(
+      formatStatus({ ...base, shadow: { ...shadow, active: true } })
+        .split('\n')
+        .at(-1),
+    ).toBe(
+      'shadow    running: v3 on function v7 against v1 (release flight-delay-v3-20261127T090000Z), copying live requests until 2026-11-27T10:00:00.000Z',
+    );
+    const finished = {
+      ...shadow,
+      state: 'finished' as const,
+      finishedAt: '2026-11-27T10:00:01.000Z',
+      report: { uri: 's3://a/r.json', verdict: 'pass' as const, at: '2026-11-27T10:02:00.000Z' },
+      active: false,
+    };
+    expect(
+      formatStatus({ ...base, shadow: finished })
+        .split('\n')
+        .at(-1),
+    ).toBe(
+      'shadow    last: v3 on function v7 against v1 (release flight-delay-v3-20261127T090000Z), ended 2026-11-27T10:00:01.000Z: pass, report s3://a/r.json',
+    );
   });
 });

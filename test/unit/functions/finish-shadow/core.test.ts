@@ -127,6 +127,7 @@ describe('finishShadow', () => {
     captureTraffic();
     const finished = await finishShadow({ releaseId: 'release-1' }, ports());
     expect(finished).toEqual({
+      outcome: 'shadowed',
       model: 'flight-delay',
       challengerVersion: 2,
       championVersion: 1,
@@ -146,8 +147,22 @@ describe('finishShadow', () => {
         meanAbsDelta: expect.closeTo(0.02, 6),
         challengerErrors: 1,
       },
+      summary: expect.stringMatching(
+        /^flight-delay v2 shadowed against v1 on function v4 \(2026-11-27T08:30:00\.000Z – 2026-11-27T09:30:00\.000Z\): pass — agreement .*; 140 pairs; report s3:\/\/artifacts\/releases\/flight-delay\/shadow-20261127T083000Z\/comparison\.json$/,
+      ),
+      subject: 'Shadow flight-delay v2: pass',
+      message: expect.any(String),
     });
-    expect(await shadows.get()).toMatchObject({ state: 'finished', finishedAt: at(70) });
+    expect(JSON.parse(finished.message)).toMatchObject({
+      event: 'ShadowRelease',
+      report: { verdict: 'pass' },
+    });
+    // The shadow item records where its report is and what it concluded.
+    expect(await shadows.get()).toMatchObject({
+      state: 'finished',
+      finishedAt: at(70),
+      report: { uri: `s3://artifacts/${REPORT_KEY}`, verdict: 'pass', at: at(70) },
+    });
     expect(errorQueries).toEqual([
       { model: 'flight-delay', functionVersion: '4', start: new Date(at(0)), end: new Date(at(65)) },
     ]);

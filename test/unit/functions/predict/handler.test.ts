@@ -466,6 +466,8 @@ describe('predict handler', () => {
       'instances.2.seats',
       'instances.3.date',
     ]);
+    // The model version that refused them: how a release's warm-up learns what a version serves.
+    expect(response.headers?.['x-model-version']).toBe('1');
   });
 
   it.each([

@@ -122,7 +122,7 @@ describe('publishReleaseVersion', () => {
   it('refuses a live version whose pins are not a {model: version} map', async () => {
     const { release, ports } = await setup({ MODEL_VERSION_PINS: '{"churn":"seven"}' });
     await expect(publishReleaseVersion({ release }, ports)).rejects.toThrow(
-      'live version v4: MODEL_VERSION_PINS is not a {model: version} map ({"churn":"seven"})',
+      'live version v4: MODEL_VERSION_PINS is not {"model": version}: {"churn":"seven"}',
     );
   });
 });

@@ -133,7 +133,82 @@ describe('automatic rollback', () => {
   });
 });
 
+describe('automatic rollback during a code release', () => {
+  it('stops where it is when a code release stopped the step: no alias write, no registry write', async () => {
+    const { alias, registry, store, ports, automatic, release } = await setup();
+    await registry.promoteToProduction('flight-delay', 2, { actor: 'release' });
+
+    const outcome = await rollbackRelease(
+      automatic({
+        progress: undefined,
+        failure: {
+          Error: 'CodeDeploymentInProgress',
+          Cause: JSON.stringify({
+            errorMessage: 'a code release is shifting the live alias (CodeDeploy deployment d-1)',
+          }),
+        },
+      }),
+      ports,
+    );
+
+    expect(outcome).toMatchObject({
+      outcome: 'interrupted',
+      error: 'CodeDeploymentInProgress',
+      routing: { version: '4', additional: { version: '5', weight: 0.25 } },
+    });
+    expect(alias.updates).toEqual([]);
+    expect((await registry.getProductionVersion('flight-delay'))?.version).toBe(2);
+    expect(await store.getRelease(release)).toMatchObject({
+      status: 'interrupted',
+      routing: { version: '4', additional: { version: '5', weight: 0.25 } },
+    });
+    expect((await store.getLock(LOCK))?.releasedAt).toBeDefined();
+  });
+
+  it('does not flip a breached release back while CodeDeploy owns the alias', async () => {
+    const { alias, store, ports, automatic, release } = await setup();
+    const outcome = await rollbackRelease(automatic(), {
+      ...ports,
+      codeDeploy: { listActiveDeployments: async () => ['d-7'] },
+    });
+
+    expect(outcome).toMatchObject({ outcome: 'interrupted', error: 'CodeDeploymentInProgress' });
+    expect(outcome.summary).toContain('CodeDeploy deployment d-7');
+    expect(outcome.summary).toContain('step 2 (25%) breached: function errors: too many');
+    expect(alias.updates).toEqual([]);
+    expect((await store.getRelease(release))?.status).toBe('interrupted');
+  });
+});
+
 describe('operator rollback', () => {
+  it('rolls a finished, handed-back release back in the registry only: the alias at rest follows it', async () => {
+    const { alias, registry, store, ports, operator, release } = await setup();
+    await registry.promoteToProduction('flight-delay', 2, { actor: 'release' });
+    await store.updateRelease(release, { status: 'succeeded', routing: { version: '4' } });
+    await store.releaseLock(LOCK, release.executionArn, new Date());
+    alias.setRouting({ version: '4' });
+
+    const outcome = await rollbackRelease(operator('wrong labels'), ports);
+
+    expect(outcome).toMatchObject({ outcome: 'rolled-back', routing: { version: '4' } });
+    expect(alias.updates).toEqual([]);
+    expect((await registry.getProductionVersion('flight-delay'))?.version).toBe(1);
+    expect((await store.getRelease(release))?.status).toBe('rolled-back');
+  });
+
+  it('refuses to flip an interrupted release back once the code release moved the alias on', async () => {
+    const { alias, store, ports, operator, release } = await setup();
+    await store.updateRelease(release, { status: 'interrupted' });
+    alias.versions.set('6', { version: '6', environment: {} });
+    alias.setRouting({ version: '6' });
+
+    await expect(rollbackRelease(operator(), ports)).rejects.toMatchObject({
+      name: 'ReleaseRefused',
+      message: expect.stringContaining('has moved it on, so flipping back would undo that code'),
+    });
+    expect(alias.updates).toEqual([]);
+  });
+
   it('says when there is nothing to roll back', async () => {
     const { alias, ports, operator } = await setup();
     const other = { ...operator(), request: { model: 'churn' } };
@@ -144,9 +219,9 @@ describe('operator rollback', () => {
     expect(alias.updates).toEqual([]);
   });
 
-  it('refuses to flip a finished release back once the alias has moved on', async () => {
+  it('refuses to roll back a finished release once the alias has moved on from where it was handed back', async () => {
     const { store, alias, ports, operator, release } = await setup();
-    await store.updateRelease(release, { status: 'succeeded' });
+    await store.updateRelease(release, { status: 'succeeded', routing: { version: '4' } });
     await store.releaseLock(LOCK, release.executionArn, new Date());
     alias.setRouting({ version: '6' });
     alias.versions.set('6', { version: '6', environment: {} });
@@ -154,7 +229,7 @@ describe('operator rollback', () => {
     await expect(rollbackRelease(operator(), ports)).rejects.toMatchObject({
       name: 'ReleaseRefused',
       message: expect.stringContaining(
-        `${FUNCTION}:${ALIAS} routes v6 100%, not v5 100% as release ${release.releaseId} left it`,
+        `${FUNCTION}:${ALIAS} routes v6 100%, not v4 100% as release ${release.releaseId} left it`,
       ),
     });
     expect(alias.routing).toEqual({ version: '6' });
@@ -164,9 +239,9 @@ describe('operator rollback', () => {
   it('refuses to roll back the first Production version of a model', async () => {
     const { store, alias, registry, ports, operator, release } = await setup(0);
     await registry.promoteToProduction('flight-delay', 2, { actor: 'release' });
-    await store.updateRelease(release, { status: 'succeeded' });
+    await store.updateRelease(release, { status: 'succeeded', routing: { version: '4' } });
     await store.releaseLock(LOCK, release.executionArn, new Date());
-    alias.setRouting({ version: '5' });
+    alias.setRouting({ version: '4' });
 
     await expect(rollbackRelease(operator(), ports)).rejects.toThrow(
       'flight-delay v2 was its first Production version: there is no earlier version to roll back to',

@@ -127,13 +127,15 @@ describe('startRelease', () => {
     });
   });
 
-  it('refuses an alias that already routes to two versions, and lets go of the lock', async () => {
+  it('refuses an alias that is not at rest (it routes to two versions), and lets go of the lock', async () => {
     const { store, alias, ports } = await setup();
     alias.setRouting({ version: '4', additional: { version: '3', weight: 0.1 } });
 
+    // The guard's own refusal (assertModelReleaseMayStart): a release must start from, and hand
+    // back to, one version.
     await expect(startRelease(event({}), ports)).rejects.toMatchObject({
-      name: 'ReleaseRefused',
-      message: expect.stringContaining('TestStack-Predict:live routes v4 90% + v3 10%'),
+      name: 'AliasNotAtRest',
+      message: expect.stringContaining('the live alias is not at rest (v4 90% + v3 10%)'),
     });
     expect((await store.getLock(LOCK))?.releasedAt).toBeDefined();
   });
@@ -169,6 +171,15 @@ describe('startRelease', () => {
       message: expect.stringContaining('CodeDeploy deployment d-ABC123'),
     });
     expect((await store.getLock(LOCK))?.releasedAt).toBeDefined();
+  });
+
+  it('refuses strategy shadow: the state machine runs it on the shadow alias, not as steps', async () => {
+    const { store, ports } = await setup();
+    await expect(startRelease(event({ strategy: 'shadow' }), ports)).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: expect.stringContaining('strategy shadow moves no traffic on the live alias'),
+    });
+    expect(await store.getLock(LOCK)).toBeUndefined();
   });
 
   it('refuses bad settings before touching anything', async () => {

@@ -162,9 +162,87 @@ describe('startShadow', () => {
     });
     await expect(startShadow(request(), ports(), SETTLE)).rejects.toThrow(
       new WarmUpFailed(
-        'shadow version 4 cannot serve flight-delay v2: warm-up answered 503 {"error":{"code":"ModelUnavailable","message":"artifact missing"}}',
+        'shadow version 4 cannot serve flight-delay v2: warm-up answered 503 artifact missing',
       ),
     );
     expect(await shadows.get()).toBeUndefined();
+  });
+
+  it('refuses while a code release (CodeDeploy) shifts the live alias, before the shadow alias moves', async () => {
+    const refused = startShadow(
+      request(),
+      { ...ports(), codeDeploy: { listActiveDeployments: async () => ['d-9'] } },
+      SETTLE,
+    );
+    await expect(refused).rejects.toMatchObject({
+      name: 'CodeDeploymentInProgress',
+      message: expect.stringContaining('CodeDeploy deployment d-9'),
+    });
+    expect(fn.updates).toEqual([]);
+    expect(await shadows.get()).toBeUndefined();
+  });
+
+  it('refuses a version whose warm-up answers name another model version than the challenger', async () => {
+    fn.invoke = () => ({ payload: { statusCode: 400, headers: { 'x-model-version': '1' }, body: '{}' } });
+    await expect(startShadow(request(), ports(), SETTLE)).rejects.toThrow(
+      new WarmUpFailed('shadow version 4 serves flight-delay v1, not flight-delay v2'),
+    );
+  });
+});
+
+describe('startShadow from a release request (strategy shadow)', () => {
+  const releaseRequest = (over: Record<string, unknown> = {}) => ({
+    request: { model: 'flight-delay', version: 2, strategy: 'shadow', requestedBy: 'test', ...over },
+    releaseId: 'flight-delay-v2-20261127T080000Z',
+  });
+
+  it("copies for the request's bake and waits its settle before the report", async () => {
+    const started = await startShadow(releaseRequest({ bake: '30m', settle: '0s' }), ports(), SETTLE);
+
+    expect(started).toMatchObject({
+      model: 'flight-delay',
+      challengerVersion: 2,
+      releaseId: 'flight-delay-v2-20261127T080000Z',
+      startedAt: '2026-11-27T08:00:00.000Z',
+      until: '2026-11-27T08:30:00.000Z',
+      reportAfter: '2026-11-27T08:30:00.000Z',
+    });
+  });
+
+  it("copies for the function's default window, with its settle, when the request names no bake", async () => {
+    const started = await startShadow(releaseRequest(), ports(), { settleSeconds: 120, windowSeconds: 900 });
+
+    expect(started).toMatchObject({
+      until: '2026-11-27T08:15:00.000Z',
+      reportAfter: '2026-11-27T08:17:00.000Z',
+      waitSeconds: 1020,
+    });
+  });
+
+  it('refuses a plan or a check interval: a shadow moves no traffic and is judged once', async () => {
+    await expect(startShadow(releaseRequest({ plan: '5,100' }), ports(), SETTLE)).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: 'a shadow moves no traffic on the live alias: it takes no plan',
+    });
+    await expect(
+      startShadow(releaseRequest({ checkInterval: '10s' }), ports(), SETTLE),
+    ).rejects.toMatchObject({
+      name: 'InvalidRequest',
+    });
+    expect(fn.updates).toEqual([]);
+  });
+
+  it('refuses a window longer than a week, naming the bake', async () => {
+    await expect(startShadow(releaseRequest({ bake: '200h' }), ports(), SETTLE)).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: "a shadow's window (its bake) is 1 s to 7 days (got 720000 s)",
+    });
+  });
+
+  it('refuses a request of another strategy', async () => {
+    await expect(startShadow(releaseRequest({ strategy: 'canary' }), ports(), SETTLE)).rejects.toMatchObject({
+      name: 'InvalidRequest',
+      message: expect.stringContaining('invalid shadow release request'),
+    });
   });
 });

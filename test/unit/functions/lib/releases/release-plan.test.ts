@@ -105,7 +105,7 @@ describe('resolveSettings', () => {
 
   it('fails on an unknown strategy, listing the known ones', () => {
     expect(() => resolveSettings('m', { strategy: 'yolo' })).toThrow(
-      'strategy must be one of canary, linear, all-at-once, blue-green (got "yolo")',
+      'strategy must be one of canary, linear, all-at-once, blue-green, shadow (got "yolo")',
     );
   });
 
