@@ -22,6 +22,12 @@ export const HealthThresholds = z
     latencyP99SlackMs: z.number().min(0),
     /** Most the mean prediction score may move between champion and challenger. */
     maxMeanScoreShift: z.number().min(0).max(1),
+    /**
+     * Scored requests each version needs before mean scores are compared. A mean over a handful of
+     * requests moves by more than `maxMeanScoreShift` by chance (scores spread ~0.15: at 14 requests
+     * the standard error is 0.04); at 200 it is ~0.01, a tenth of the allowed shift.
+     */
+    minScoreSamples: z.number().int().min(1),
   })
   .strict();
 export type HealthThresholds = z.infer<typeof HealthThresholds>;
@@ -33,6 +39,7 @@ export const DEFAULT_THRESHOLDS: HealthThresholds = {
   maxLatencyP99Ratio: 1.5,
   latencyP99SlackMs: 100,
   maxMeanScoreShift: 0.1,
+  minScoreSamples: 200,
 };
 
 export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -170,13 +177,13 @@ export function judgeHealth(input: {
   }
 
   if (
-    challenger.scoreSamples < t.minRequests ||
-    champion.scoreSamples < t.minRequests ||
+    challenger.scoreSamples < t.minScoreSamples ||
+    champion.scoreSamples < t.minScoreSamples ||
     challenger.meanScore === undefined ||
     champion.meanScore === undefined
   ) {
     notes.push(
-      `mean score: ${challenger.scoreSamples} and ${champion.scoreSamples} scored requests, ${t.minRequests} each needed to compare`,
+      `mean score: ${challenger.scoreSamples} and ${champion.scoreSamples} scored requests, ${t.minScoreSamples} each needed to compare`,
     );
   } else {
     const shift = challenger.meanScore - champion.meanScore;

@@ -130,7 +130,7 @@ describe('checkReleaseHealth', () => {
     const { clock, ports, input, health } = await setup();
     health.stats = (_, q) => ({
       champion: healthyStats(q.champion, 300),
-      challenger: healthyStats(q.challenger, 30, { meanScore: 0.6 }),
+      challenger: healthyStats(q.challenger, 300, { meanScore: 0.6 }),
     });
     clock.advance(60);
 

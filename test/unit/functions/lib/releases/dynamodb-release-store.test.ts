@@ -47,6 +47,7 @@ function record(over: Partial<ReleaseRecord> = {}): ReleaseRecord {
       minRequests: 10,
       maxErrorRateIncrease: 0.02,
       minLatencySamples: 20,
+      minScoreSamples: 20,
       maxLatencyP99Ratio: 1.5,
       latencyP99SlackMs: 100,
       maxMeanScoreShift: 0.1,

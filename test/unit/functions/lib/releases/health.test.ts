@@ -64,7 +64,7 @@ describe('judgeHealth', () => {
       'function errors: challenger v5 has 3 of the 10 requests needed to compare',
       '5xx answers: challenger v5 has 3 of the 10 requests needed to compare',
       'p99 latency: 3 and 500 samples, 200 each needed to compare',
-      'mean score: 3 and 500 scored requests, 10 each needed to compare',
+      'mean score: 3 and 500 scored requests, 200 each needed to compare',
     ]);
   });
 
@@ -89,12 +89,24 @@ describe('judgeHealth', () => {
       healthyStats('5', 150, { latencyP99Ms: 900 }),
     );
     expect(verdict.healthy).toBe(true);
-    expect(verdict.notes).toEqual(['p99 latency: 150 and 300 samples, 200 each needed to compare']);
+    expect(verdict.notes).toEqual([
+      'p99 latency: 150 and 300 samples, 200 each needed to compare',
+      'mean score: 150 and 300 scored requests, 200 each needed to compare',
+    ]);
   });
 
   it('breaches when the mean prediction score moves too far: healthy as software, wrong as a model', () => {
     expect(
-      judge(healthyStats('4', 100, { meanScore: 0.2 }), healthyStats('5', 100, { meanScore: 0.45 })).breaches,
+      judge(healthyStats('4', 300, { meanScore: 0.2 }), healthyStats('5', 300, { meanScore: 0.45 })).breaches,
     ).toEqual(['mean score: challenger v5 0.450 vs champion v4 0.200 (+0.250), more than ±0.1 apart']);
+  });
+
+  it('does not judge a mean score over too few requests, where chance alone moves it past the limit', () => {
+    const verdict = judge(
+      healthyStats('4', 300, { meanScore: 0.36 }),
+      healthyStats('5', 14, { meanScore: 0.2 }),
+    );
+    expect(verdict.breaches).toEqual([]);
+    expect(verdict.notes).toContain('mean score: 14 and 300 scored requests, 200 each needed to compare');
   });
 });
