@@ -7,8 +7,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { s3CaptureObjects } from '../drift-check/adapters.ts';
 import { parseEnv } from '../lib/config/env.ts';
-import { isTransient, TransientError } from '../lib/errors.ts';
 import { DynamoDbShadowConfigStore, SHADOW_ALIAS_NAME } from '../lib/releases/shadow-config.ts';
+import { stepRunner } from '../lib/step-runner.ts';
 import { s3ObjectStore } from '../lib/storage/object-store.ts';
 import { cloudWatchChallengerErrors } from './adapters.ts';
 import { finishShadow } from './core.ts';
@@ -24,6 +24,7 @@ const env = parseEnv(
 );
 
 const logger = new Logger({ serviceName: 'finish-shadow' });
+const runStep = stepRunner(logger);
 const s3 = new S3Client({});
 
 const ports = {
@@ -42,13 +43,4 @@ const ports = {
 };
 
 /** Input and output: see FinishShadowInput and ShadowFinished in core.ts. */
-export const handler = async (event: unknown) => {
-  try {
-    return await finishShadow(event, ports);
-  } catch (err) {
-    const transient = isTransient(err);
-    logger.error('shadow not finished', { transient, error: err as Error });
-    if (transient) throw new TransientError(`${(err as Error).name}: ${(err as Error).message}`);
-    throw err;
-  }
-};
+export const handler = (event: unknown) => runStep('finish-shadow', () => finishShadow(event, ports));

@@ -6,7 +6,6 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { parseEnv } from '../lib/config/env.ts';
-import { isTransient, TransientError } from '../lib/errors.ts';
 import { DynamoDbModelRegistry } from '../lib/registry/dynamodb-registry.ts';
 import { codeDeployPorts, codeDeployTargetFromEnv } from '../lib/releases/code-deploy-guard.ts';
 import { LambdaAliasControl } from '../lib/releases/lambda-alias-control.ts';
@@ -17,6 +16,7 @@ import {
 } from '../lib/releases/release-plan.ts';
 import { pointShadowAtChallenger } from '../lib/releases/shadow-alias.ts';
 import { DynamoDbShadowConfigStore, SHADOW_ALIAS_NAME } from '../lib/releases/shadow-config.ts';
+import { stepRunner } from '../lib/step-runner.ts';
 import { startShadow } from './core.ts';
 
 const env = parseEnv(
@@ -40,6 +40,7 @@ const env = parseEnv(
 const codeDeploy = codeDeployTargetFromEnv();
 
 const logger = new Logger({ serviceName: 'start-shadow' });
+const runStep = stepRunner(logger);
 const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 const lambda = new LambdaClient({});
 const live = new LambdaAliasControl(lambda, env.PREDICT_FUNCTION_NAME, env.LIVE_ALIAS);
@@ -57,17 +58,10 @@ const ports = {
 };
 
 /** Input and output: see StartShadowInput and ShadowStarted in core.ts. */
-export const handler = async (event: unknown) => {
-  try {
-    return await startShadow(event, ports, {
+export const handler = (event: unknown) =>
+  runStep('start-shadow', () =>
+    startShadow(event, ports, {
       settleSeconds: env.CAPTURE_SETTLE_SECONDS,
       windowSeconds: env.SHADOW_WINDOW_SECONDS,
-    });
-  } catch (err) {
-    const transient = isTransient(err);
-    logger.error('shadow not started', { transient, error: err as Error });
-    // Throttling and passing faults get one name the ASL retries; every other error keeps its own.
-    if (transient) throw new TransientError(`${(err as Error).name}: ${(err as Error).message}`);
-    throw err;
-  }
-};
+    }),
+  );

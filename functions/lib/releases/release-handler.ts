@@ -9,8 +9,8 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { jsonEnv, parseEnv } from '../config/env.ts';
-import { isTransient, TransientError } from '../errors.ts';
 import { DynamoDbModelRegistry } from '../registry/dynamodb-registry.ts';
+import { stepRunner } from '../step-runner.ts';
 import { CloudWatchHealthProbe } from './cloudwatch-health-probe.ts';
 import { type CodeDeployPorts, codeDeployPorts, codeDeployTargetFromEnv } from './code-deploy-guard.ts';
 import { DynamoDbReleaseStore } from './dynamodb-release-store.ts';
@@ -74,20 +74,4 @@ export function releasePorts(): Wiring {
 }
 
 /** Run a step; throttling and passing faults become TransientError, which the ASL retries. */
-export async function releaseStep<T>(step: string, work: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    const result = await work();
-    logger.info('step succeeded', { step, durationMs: Date.now() - started });
-    return result;
-  } catch (err) {
-    const transient = isTransient(err);
-    logger.error('step failed', {
-      step,
-      transient,
-      error: { name: (err as Error).name, message: (err as Error).message },
-    });
-    if (transient) throw new TransientError(`${(err as Error).name}: ${(err as Error).message}`);
-    throw err;
-  }
-}
+export const releaseStep = stepRunner(logger);

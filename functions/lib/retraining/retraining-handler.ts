@@ -7,8 +7,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { parseEnv } from '../config/env.ts';
-import { isTransient, TransientError } from '../errors.ts';
 import { DynamoDbModelRegistry } from '../registry/dynamodb-registry.ts';
+import { stepRunner } from '../step-runner.ts';
 
 export const s3 = new S3Client({});
 export const logger = new Logger({ serviceName: 'retraining' });
@@ -24,20 +24,4 @@ export function registry(): DynamoDbModelRegistry {
 }
 
 /** Run a step; throttling and passing faults become TransientError, which the ASL retries. */
-export async function retrainingStep<T>(step: string, work: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  try {
-    const result = await work();
-    logger.info('step succeeded', { step, durationMs: Date.now() - started });
-    return result;
-  } catch (err) {
-    const transient = isTransient(err);
-    logger.error('step failed', {
-      step,
-      transient,
-      error: { name: (err as Error).name, message: (err as Error).message },
-    });
-    if (transient) throw new TransientError(`${(err as Error).name}: ${(err as Error).message}`);
-    throw err;
-  }
-}
+export const retrainingStep = stepRunner(logger);
