@@ -2,7 +2,7 @@
 // machine in Step Functions.
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { CaptureObjects } from '../lib/drift/capture-window.ts';
+import type { CaptureObjects } from '../lib/capture/capture-reader.ts';
 import type { RetrainingRequest } from '../lib/retraining/retraining-request.ts';
 import { s3Uri } from '../lib/storage/s3-layout.ts';
 import type { RetrainingStarter } from './core.ts';

@@ -3,8 +3,9 @@
 // windows in a row), write the report (JSON and HTML), emit the metrics, and start retraining
 // when the alarm is raised. Ports only: no AWS SDK here.
 import * as z from 'zod';
+import type { CaptureObjects } from '../lib/capture/capture-reader.ts';
 import type { AlertStateStore } from '../lib/drift/alert-state-store.ts';
-import { type CaptureCounts, type CaptureObjects, readCaptureWindow } from '../lib/drift/capture-window.ts';
+import { type CaptureCounts, readCaptureWindow } from '../lib/drift/capture-window.ts';
 import {
   compareColumnsToProfile,
   type DriftStatus,

@@ -5,7 +5,7 @@
 // and return them as the shadow release's outcome. Idempotent: a retry keeps the first finish and
 // rewrites the same report key (one per shadow, by its start time).
 import * as z from 'zod';
-import type { CaptureObjects } from '../lib/drift/capture-window.ts';
+import type { CaptureObjects } from '../lib/capture/capture-reader.ts';
 import { InvalidRequest } from '../lib/errors.ts';
 import {
   type ComparisonCriteria,

@@ -2,8 +2,8 @@
 // same versions (AliasControl views, like Lambda's: revisions, PublishVersion returning the last
 // version when $LATEST is unchanged), and in-memory capture objects for the capture readers.
 import { gzipSync } from 'node:zlib';
+import type { CaptureObjects } from '../../functions/lib/capture/capture-reader.ts';
 import type { CaptureRecord } from '../../functions/lib/capture/capture-record.ts';
-import type { CaptureObjects } from '../../functions/lib/drift/capture-window.ts';
 import {
   AliasChanged,
   type AliasControl,

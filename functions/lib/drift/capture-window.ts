@@ -1,22 +1,15 @@
-// Reads one model version's capture records for a drift window: lists the window's capture
-// partitions, streams each object (gzip or plain JSON Lines, told apart by content, not by name)
-// line by line, and keeps the profiled fields of each record's input, by column, with its score.
-// Bad lines, other versions (a canary's challenger) and records outside the window are counted,
-// never fatal. No AWS SDK here: the objects come through the CaptureObjects port.
-import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { type CaptureRecord, CaptureRecordSchema } from '../capture/capture-record.ts';
-import { capturePartitionPrefixes } from '../storage/s3-layout.ts';
+// Reads one model version's capture records for a drift window (functions/lib/capture/capture-reader.ts)
+// and keeps the profiled fields of each record's input, by column, with its score. Records of
+// other versions (a canary's challenger, a shadow) are counted, not used.
+
+import {
+  type CaptureObjects,
+  type CaptureScanCounts,
+  scanCaptureObjects,
+} from '../capture/capture-reader.ts';
+import type { CaptureRecord } from '../capture/capture-record.ts';
 import type { DriftColumns } from './drift-report.ts';
 import { categoryValue, type FieldKind, numericValue } from './profile.ts';
-
-/** Port: the capture objects of the data bucket. */
-export interface CaptureObjects {
-  /** Every key under `prefix` (all pages). */
-  list(prefix: string): Promise<string[]>;
-  /** The object's bytes as stored (gzip or not), as a stream of chunks. */
-  open(key: string): Promise<AsyncIterable<Uint8Array>>;
-}
 
 export interface CaptureWindowQuery {
   readonly model: string;
@@ -37,20 +30,9 @@ export interface CaptureWindowQuery {
 }
 
 /** What reading the window found, beyond the rows it kept. */
-export interface CaptureCounts {
-  /** Objects read, and objects that could not be decompressed (skipped whole). */
-  readonly objects: number;
-  readonly unreadableObjects: number;
-  /** Non-empty lines read. */
-  readonly lines: number;
-  /** Lines that are not JSON, or not a capture record. */
-  readonly malformed: number;
+export interface CaptureCounts extends CaptureScanCounts {
   /** Records of this model and version inside the window: the rows compared. */
   readonly used: number;
-  /** Records whose time falls outside the window (their partition hour overlaps it). */
-  readonly outsideWindow: number;
-  /** Records of another model (a partitioning fault upstream). */
-  readonly otherModel: number;
   /** Records of other versions of the model inside the window, by version. */
   readonly otherVersions: Readonly<Record<string, number>>;
 }
@@ -65,96 +47,6 @@ export interface CaptureWindow {
   readonly columns: DriftColumns;
   readonly counts: CaptureCounts;
 }
-
-/** Objects read at once: overlaps S3 latency; parsing stays on the one thread. */
-const READ_CONCURRENCY = 8;
-/**
- * A line longer than this is not a capture record (one is a few kB): it is counted malformed and
- * skipped without being held, so one runaway object cannot exhaust memory.
- */
-export const MAX_LINE_BYTES = 1024 * 1024;
-
-const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-
-/** The decompressed chunks of `chunks`: gunzipped when the content starts with the gzip magic. */
-export async function* decoded(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const iterator = chunks[Symbol.asyncIterator]();
-  // Enough bytes to see the magic (a first chunk of one byte is legal, if unlikely).
-  let head: Uint8Array = new Uint8Array(0);
-  let done = false;
-  while (head.length < 2 && !done) {
-    const next = await iterator.next();
-    if (next.done) done = true;
-    else head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
-  }
-  async function* all(): AsyncGenerator<Uint8Array> {
-    if (head.length > 0) yield head;
-    while (!done) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield next.value;
-    }
-  }
-  if (!isGzip(head)) {
-    yield* all();
-    return;
-  }
-  // Concatenated gzip members (one per upload, as some writers append) are read through.
-  // `pipeline`, not `pipe`: a read failure upstream must fail the gunzip stream, not stall it.
-  const gunzip = createGunzip();
-  pipeline(Readable.from(all()), gunzip, () => {});
-  yield* gunzip as AsyncIterable<Uint8Array>;
-}
-
-/** One line of text, or `null` for a line cut short because it exceeded `MAX_LINE_BYTES`. */
-export type Line = string | null;
-
-/** The lines of a decoded byte stream, split on `\n` (a trailing `\r` is dropped with the rest of the whitespace). */
-export async function* lines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Line> {
-  const decoder = new TextDecoder();
-  let partial = '';
-  let overflow = false;
-  for await (const chunk of chunks) {
-    const text = decoder.decode(chunk, { stream: true });
-    let from = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-      const piece = text.slice(from, nl);
-      from = nl + 1;
-      if (overflow) {
-        overflow = false;
-        partial = '';
-        yield null;
-      } else {
-        yield partial + piece;
-        partial = '';
-      }
-    }
-    if (!overflow) {
-      partial += text.slice(from);
-      if (partial.length > MAX_LINE_BYTES) {
-        overflow = true;
-        partial = '';
-      }
-    }
-  }
-  const rest = partial + decoder.decode();
-  if (overflow) yield null;
-  else if (rest.trim() !== '') yield rest;
-}
-
-export function parseRecord(line: string): CaptureRecord | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return undefined;
-  }
-  const parsed = CaptureRecordSchema.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** zlib's errors (corrupt or truncated gzip) carry codes like `Z_DATA_ERROR`. */
-export const isCorruptGzip = (err: unknown) => /^Z_/.test(String((err as { code?: unknown })?.code ?? ''));
 
 /** A Float64Array that grows by doubling. */
 class NumberColumn {
@@ -187,14 +79,7 @@ export async function readCaptureWindow(
   objects: CaptureObjects,
   query: CaptureWindowQuery,
 ): Promise<CaptureWindow> {
-  const startMs = query.start.getTime();
-  const endMs = query.end.getTime();
   const fields = Object.entries(query.fields);
-  const keys = (
-    await Promise.all(
-      capturePartitionPrefixes(query.model, query.start, query.end).map((p) => objects.list(p)),
-    )
-  ).flat();
   const numeric = new Map<string, NumberColumn>();
   const categorical = new Map<string, Array<string | null>>();
   for (const [name, kind] of fields) {
@@ -210,19 +95,11 @@ export async function readCaptureWindow(
     interned.set(text, text);
     return text;
   };
-  const counts = {
-    objects: 0,
-    unreadableObjects: 0,
-    lines: 0,
-    malformed: 0,
-    used: 0,
-    outsideWindow: 0,
-    otherModel: 0,
-  };
   const otherVersions = new Map<number, number>();
 
-  /** A used record's cells, in `fields` order, then its score. */
-  const cellsOf = (record: CaptureRecord): Cell[] => {
+  /** A used record's cells, in `fields` order, then its score; a number for another version's. */
+  const pick = (record: CaptureRecord): Cell[] | number => {
+    if (record.version !== query.version) return record.version;
     const values = query.monitoredValues ? query.monitoredValues(record.input) : record.input;
     const cells: Cell[] = fields.map(([name, kind]) => {
       const value = Object.hasOwn(values, name) ? values[name] : null;
@@ -234,39 +111,12 @@ export async function readCaptureWindow(
     return cells;
   };
 
-  const readObject = async (key: string) => {
-    // Kept per object until it is read whole, so a corrupt object adds none of its lines.
-    const local = { lines: 0, malformed: 0, outsideWindow: 0, otherModel: 0 };
-    const kept: Cell[][] = [];
-    const otherHere = new Map<number, number>();
-    try {
-      for await (const line of lines(decoded(await objects.open(key)))) {
-        if (line !== null && line.trim() === '') continue;
-        local.lines++;
-        const record = line === null ? undefined : parseRecord(line);
-        if (!record) local.malformed++;
-        else if (record.model !== query.model) local.otherModel++;
-        else {
-          const t = Date.parse(record.time);
-          if (!(t >= startMs && t < endMs)) local.outsideWindow++;
-          else if (record.version !== query.version)
-            otherHere.set(record.version, (otherHere.get(record.version) ?? 0) + 1);
-          else kept.push(cellsOf(record));
-        }
+  const counts = await scanCaptureObjects(objects, query, pick, (picked) => {
+    for (const cells of picked) {
+      if (typeof cells === 'number') {
+        otherVersions.set(cells, (otherVersions.get(cells) ?? 0) + 1);
+        continue;
       }
-    } catch (err) {
-      if (!isCorruptGzip(err)) throw err;
-      counts.objects++;
-      counts.unreadableObjects++;
-      return;
-    }
-    counts.objects++;
-    counts.lines += local.lines;
-    counts.malformed += local.malformed;
-    counts.outsideWindow += local.outsideWindow;
-    counts.otherModel += local.otherModel;
-    for (const [v, n] of otherHere) otherVersions.set(v, (otherVersions.get(v) ?? 0) + n);
-    for (const cells of kept) {
       fields.forEach(([name, kind], i) => {
         const cell = cells[i] ?? null;
         if (kind === 'numeric') numeric.get(name)?.push(cell as number);
@@ -274,24 +124,15 @@ export async function readCaptureWindow(
       });
       scores.push(cells[fields.length] as number);
     }
-  };
+  });
 
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      const key = keys[next++];
-      if (key !== undefined) await readObject(key);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, keys.length) }, worker));
-
-  counts.used = scores.length;
   const columns: Record<string, ArrayLike<unknown>> = {};
   for (const [name] of fields) columns[name] = numeric.get(name)?.values() ?? categorical.get(name) ?? [];
   return {
     columns: { rows: scores.length, columns, scores: scores.values() },
     counts: {
       ...counts,
+      used: scores.length,
       otherVersions: Object.fromEntries([...otherVersions].sort(([a], [b]) => a - b).map(([v, n]) => [v, n])),
     },
   };

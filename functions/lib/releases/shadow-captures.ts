@@ -1,104 +1,14 @@
-// Reads whole capture records of one model over a window (the drift check reads columns; a
-// shadow comparison needs each record's request id, index, role, score and latency, and a replay
-// its input): lists the window's capture partitions, decodes each object (gzip or plain JSON
-// Lines) and hands on the records of the model inside the window. An object that cannot be
-// decompressed is skipped whole and counted; bad lines are counted, never fatal.
+// Champion and challenger records of a shadow, read from the capture (functions/lib/capture/
+// capture-reader.ts) and paired for the comparison report: live records of the champion,
+// shadow records of the shadow's own challenger, the rest counted.
+
+import {
+  type CaptureObjects,
+  type CaptureScanCounts,
+  scanCaptureRecords,
+} from '../capture/capture-reader.ts';
 import { type CaptureRecord, captureRole } from '../capture/capture-record.ts';
-import { type CaptureObjects, decoded, isCorruptGzip, lines, parseRecord } from '../drift/capture-window.ts';
-import { capturePartitionPrefixes } from '../storage/s3-layout.ts';
 import type { ComparedRow } from './comparison-report.ts';
-
-export interface CaptureScanQuery {
-  readonly model: string;
-  /** Inclusive. */
-  readonly start: Date;
-  /** Exclusive. */
-  readonly end: Date;
-}
-
-/** What a scan read, beyond the records it handed on. */
-export interface CaptureScanCounts {
-  readonly objects: number;
-  readonly unreadableObjects: number;
-  /** Non-empty lines. */
-  readonly lines: number;
-  /** Lines that are not JSON or not a capture record. */
-  readonly malformed: number;
-  /** Records of the model whose time is outside the window (their partition hour overlaps it). */
-  readonly outsideWindow: number;
-  /** Records of another model (a partitioning fault upstream). */
-  readonly otherModel: number;
-}
-
-/** Objects read at once: overlaps S3 latency; parsing stays on the one thread. */
-const READ_CONCURRENCY = 8;
-
-/**
- * Every capture record of `query.model` made in [start, end), handed to `onRecord` object by
- * object (a corrupt object adds none of its records). Errors other than a corrupt gzip object
- * (network, permissions) are thrown.
- */
-export async function scanCaptureRecords(
-  objects: CaptureObjects,
-  query: CaptureScanQuery,
-  onRecord: (record: CaptureRecord) => void,
-): Promise<CaptureScanCounts> {
-  const startMs = query.start.getTime();
-  const endMs = query.end.getTime();
-  const keys = (
-    await Promise.all(
-      capturePartitionPrefixes(query.model, query.start, query.end).map((p) => objects.list(p)),
-    )
-  ).flat();
-  const counts = {
-    objects: 0,
-    unreadableObjects: 0,
-    lines: 0,
-    malformed: 0,
-    outsideWindow: 0,
-    otherModel: 0,
-  };
-
-  const readObject = async (key: string) => {
-    const local = { lines: 0, malformed: 0, outsideWindow: 0, otherModel: 0 };
-    const kept: CaptureRecord[] = [];
-    try {
-      for await (const line of lines(decoded(await objects.open(key)))) {
-        if (line !== null && line.trim() === '') continue;
-        local.lines++;
-        const record = line === null ? undefined : parseRecord(line);
-        if (!record) local.malformed++;
-        else if (record.model !== query.model) local.otherModel++;
-        else {
-          const t = Date.parse(record.time);
-          if (t >= startMs && t < endMs) kept.push(record);
-          else local.outsideWindow++;
-        }
-      }
-    } catch (err) {
-      if (!isCorruptGzip(err)) throw err;
-      counts.objects++;
-      counts.unreadableObjects++;
-      return;
-    }
-    counts.objects++;
-    counts.lines += local.lines;
-    counts.malformed += local.malformed;
-    counts.outsideWindow += local.outsideWindow;
-    counts.otherModel += local.otherModel;
-    for (const record of kept) onRecord(record);
-  };
-
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      const key = keys[next++];
-      if (key !== undefined) await readObject(key);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, keys.length) }, worker));
-  return counts;
-}
 
 export interface ShadowPairsQuery {
   readonly model: string;

@@ -4,8 +4,12 @@
 // `limit` requests are collected, so memory holds about one hour of records plus the requests kept.
 
 import { scoreRequest } from '../../predict/core.ts';
+import {
+  type CaptureObjects,
+  type CaptureScanCounts,
+  scanCaptureRecords,
+} from '../capture/capture-reader.ts';
 import { captureRole } from '../capture/capture-record.ts';
-import type { CaptureObjects } from '../drift/capture-window.ts';
 import { ModelNotFound } from '../errors.ts';
 import type { ModelRegistry, ModelVersion } from '../registry/model-version.ts';
 import type { ModelLoader } from '../serving/loaded-model.ts';
@@ -17,7 +21,6 @@ import {
   compareChampionChallenger,
   judgeComparison,
 } from './comparison-report.ts';
-import { type CaptureScanCounts, scanCaptureRecords } from './shadow-captures.ts';
 
 export interface ReplayQuery {
   readonly model: string;

@@ -7,9 +7,9 @@ import type {
   DriftCheckPorts,
   RetrainingStarter,
 } from '../../../../functions/drift-check/core.ts';
+import type { CaptureObjects } from '../../../../functions/lib/capture/capture-reader.ts';
 import type { CaptureRecord } from '../../../../functions/lib/capture/capture-record.ts';
 import type { AlertStateStore, StoredAlertState } from '../../../../functions/lib/drift/alert-state-store.ts';
-import type { CaptureObjects } from '../../../../functions/lib/drift/capture-window.ts';
 import { buildProfile, type Profile, profilePredictions } from '../../../../functions/lib/drift/profile.ts';
 import { renderDriftReportHtml } from '../../../../functions/lib/drift/report-html.ts';
 import type { EmfEntry } from '../../../../functions/lib/metrics/emf.ts';

@@ -2,12 +2,9 @@
 // multi-member gzip, oversized lines and corrupt objects skipped and counted.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { type CaptureObjects, MAX_LINE_BYTES } from '../../../../../functions/lib/capture/capture-reader.ts';
 import type { CaptureRecord } from '../../../../../functions/lib/capture/capture-record.ts';
-import {
-  type CaptureObjects,
-  MAX_LINE_BYTES,
-  readCaptureWindow,
-} from '../../../../../functions/lib/drift/capture-window.ts';
+import { readCaptureWindow } from '../../../../../functions/lib/drift/capture-window.ts';
 
 const START = new Date('2026-11-27T06:00:00.000Z');
 const END = new Date('2026-11-27T07:00:00.000Z');

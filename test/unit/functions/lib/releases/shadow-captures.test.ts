@@ -3,11 +3,9 @@
 // is skipped whole; shadow pairs keep only the shadow's own records.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { scanCaptureRecords } from '../../../../../functions/lib/capture/capture-reader.ts';
 import type { CaptureRecord } from '../../../../../functions/lib/capture/capture-record.ts';
-import {
-  readShadowPairs,
-  scanCaptureRecords,
-} from '../../../../../functions/lib/releases/shadow-captures.ts';
+import { readShadowPairs } from '../../../../../functions/lib/releases/shadow-captures.ts';
 import { captureRecord, MemoryCaptureObjects } from '../../../../support/shadow-fakes.ts';
 
 const PARTITION = 'capture/model=flight-delay/dt=2026-11-27/hour=10/';
