@@ -45,6 +45,11 @@ const USAGE = `usage: mlops <command> [options]
         [--check-interval 30s]                             release a Staging version on the live alias step by step,
                                                            rolling back at once on a breach; Production on success,
                                                            then live handed back at rest to the version it started from
+  release <model> <version> --strategy champion-challenger [--slice 10] [--window 24h] [--metric auc|log-loss]
+        [--bake 5m] [--settle 2m]                          the challenger serves a fixed slice for the window; then its
+                                                           live predictions and the champion's are joined with the ground
+                                                           truth that arrived, and it takes all traffic (and Production)
+                                                           only if it beat the champion beyond noise; else rolled back
   release <model> <version> --strategy shadow [--bake 1h] [--settle 2m]
                                                            the challenger answers copies of live requests for the bake
                                                            (live alias and registry untouched); prints the comparison's
@@ -102,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       bake: { type: 'string' },
       'check-interval': { type: 'string' },
       settle: { type: 'string' },
+      slice: { type: 'string' },
+      metric: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -198,6 +205,9 @@ async function main(argv: string[]): Promise<number> {
         bake: values.bake,
         checkInterval: values['check-interval'],
         settle: values.settle,
+        slice: values.slice,
+        window: values.window,
+        metric: values.metric,
         json: values.json,
       });
     case 'rollback':

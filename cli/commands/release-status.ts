@@ -151,6 +151,11 @@ export function formatStatus(s: ReleaseStatus): string {
       lines.push(
         `          step ${r.step.index + 1}/${r.plan.length} (${r.step.percent}%) since ${r.step.startedAt}, bake until ${r.step.bakeUntil}; ${r.checks} checks`,
       );
+    if (r.decision)
+      lines.push(
+        `          decided on live ${r.decision.metric} after a ${formatDuration(r.decision.windowSeconds)} window: ` +
+          (r.decided ? `${r.decided.decision}, report ${r.decided.report}` : 'not yet'),
+      );
     if (r.lastCheck) lines.push(formatCheck(r.lastCheck));
     if (r.reason) lines.push(`          ${r.reason}`);
   }

@@ -33,6 +33,7 @@ import {
   releaseExecutionName,
   rollbackExecutionName,
 } from '../../functions/lib/releases/release-record.ts';
+import { bakeSecondsOf } from '../../functions/lib/releases/release-state.ts';
 import {
   DynamoDbShadowConfigStore,
   describeShadow,
@@ -49,8 +50,14 @@ export interface ReleaseArgs {
   readonly plan?: string;
   readonly bake?: string;
   readonly checkInterval?: string;
-  /** A shadow only: how long its report waits after the window for the capture. */
+  /** A shadow or champion/challenger: how long its report or decision waits after the window for the capture. */
   readonly settle?: string;
+  /** Champion/challenger: the challenger's share of traffic during the window. */
+  readonly slice?: string;
+  /** Champion/challenger: how long the slice runs before the decision. */
+  readonly window?: string;
+  /** Champion/challenger: the agreed metric. */
+  readonly metric?: string;
   readonly json: boolean;
   /** Poll interval while following. @default 500 */
   readonly pollMs?: number;
@@ -106,7 +113,8 @@ const actor = () => `mlops-cli (${process.env.USER ?? 'unknown user'})`;
 
 export async function releaseCommand(target: Target, args: ReleaseArgs): Promise<number> {
   const usage =
-    'usage: mlops release <model> <version> [--strategy canary|linear|all-at-once|blue-green|shadow] [--plan 5,25,50,100] [--bake 5m] [--settle 2m]';
+    'usage: mlops release <model> <version> [--strategy canary|linear|all-at-once|blue-green|champion-challenger|shadow] ' +
+    '[--plan 5,25,50,100] [--bake 5m] [--slice 10 --window 24h --metric auc] [--settle 2m]';
   const model = ModelName.safeParse(args.model);
   const version = Number(args.version);
   if (!model.success || !Number.isInteger(version) || version < 1) throw new Error(usage);
@@ -118,6 +126,9 @@ export async function releaseCommand(target: Target, args: ReleaseArgs): Promise
     bake: args.bake,
     checkInterval: args.checkInterval,
     settle: args.settle,
+    slice: args.slice,
+    window: args.window,
+    metric: args.metric,
   });
   const clients = releaseClients(target);
   const print = args.print ?? ((line: string) => console.log(line));
@@ -130,6 +141,10 @@ export async function releaseCommand(target: Target, args: ReleaseArgs): Promise
     ...(args.plan ? { plan: args.plan } : {}),
     ...(args.bake ? { bake: args.bake } : {}),
     ...(args.checkInterval ? { checkInterval: args.checkInterval } : {}),
+    ...(args.settle ? { settle: args.settle } : {}),
+    ...(args.slice ? { slice: args.slice } : {}),
+    ...(args.window ? { window: args.window } : {}),
+    ...(args.metric ? { metric: args.metric } : {}),
     requestedBy: actor(),
   };
   const name = releaseExecutionName(model.data, version, new Date());
@@ -355,10 +370,13 @@ export function report(
   checks: readonly HealthCheckRecord[],
   once: (key: string, line: () => string) => void,
 ): void {
-  once(
-    'plan',
-    () =>
-      `  ${r.strategy} ${describePlan(r.plan)}, ${formatDuration(r.bakeSeconds)} bakes checked every ${r.checkIntervalSeconds} s; live was v${r.previousFunctionVersion}`,
+  const decision = r.decision;
+  once('plan', () =>
+    decision
+      ? `  champion-challenger: a ${r.plan[0]}% slice for ${formatDuration(decision.windowSeconds)}, decided on live ${decision.metric} ` +
+        `(gain ≥ ${decision.minGain}, ${Math.round(decision.confidence * 100)}% confident, ≥ ${decision.minLabelledRows} labelled per arm) ` +
+        `${formatDuration(decision.settleSeconds)} after it; then 100% baking ${formatDuration(r.bakeSeconds)}; checked every ${r.checkIntervalSeconds} s; live was v${r.previousFunctionVersion}`
+      : `  ${r.strategy} ${describePlan(r.plan)}, ${formatDuration(r.bakeSeconds)} bakes checked every ${r.checkIntervalSeconds} s; live was v${r.previousFunctionVersion}`,
   );
   const challenger = r.newFunctionVersion;
   if (!challenger) return;
@@ -369,9 +387,15 @@ export function report(
     once(
       `step-${i}`,
       () =>
-        `  step ${i + 1}/${r.plan.length}: live → ${describeRouting(routingAt(r.previousFunctionVersion, challenger, percent))}, baking ${formatDuration(r.bakeSeconds)}`,
+        `  step ${i + 1}/${r.plan.length}: live → ${describeRouting(routingAt(r.previousFunctionVersion, challenger, percent))}, baking ${formatDuration(bakeSecondsOf(r, i))}`,
     );
     for (const c of checks.filter((c) => c.step === i)) once(`check-${i}-${c.check}`, () => formatCheck(c));
+    const decided = r.decided;
+    if (i === 0 && decided)
+      once(
+        'decided',
+        () => `  decision: ${decided.decision} — ${decided.summary}\n    report ${decided.report}`,
+      );
   }
   if (r.status === 'promoting' || r.status === 'succeeded')
     once(

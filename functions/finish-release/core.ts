@@ -96,7 +96,9 @@ async function promote(
 
   await ports.store.updateRelease(key, { status: 'promoting', updatedAt: ports.now().toISOString() });
   const actor = `release:${release.releaseId}`;
-  const reason = `released by ${release.strategy} ${release.plan.map((p) => `${p}%`).join(' → ')} on function v${published.functionVersion}, healthy in every bake`;
+  const reason =
+    `released by ${release.strategy} ${release.plan.map((p) => `${p}%`).join(' → ')} on function v${published.functionVersion}, healthy in every bake` +
+    (record?.decided ? `; ${record.decided.summary}` : '');
   const head = await ports.registry.getModel(release.model);
   const production = head?.productionVersion ?? null;
   // Already promoted by an earlier attempt: calling without a revision completes its derived writes.

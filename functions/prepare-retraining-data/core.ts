@@ -9,12 +9,10 @@ import { InvalidRequest, ModelNotFound } from '../lib/errors.ts';
 import type { ModelRegistry, ModelVersion } from '../lib/registry/model-version.ts';
 import { challengerRecipe, challengerTrainingRun } from '../lib/retraining/challenger-run.ts';
 import {
+  gatherGroundTruth,
   InsufficientLabelledData,
-  isDataObject,
   type LabelledRecord,
-  LabelledRows,
   lookbackPartitions,
-  readGroundTruthFile,
   splitHoldout,
 } from '../lib/retraining/ground-truth.ts';
 import { checkExecutionName, retrainingFiles } from '../lib/retraining/retraining-files.ts';
@@ -104,7 +102,10 @@ export async function prepareRetrainingData(
     );
 
   const partitions = lookbackPartitions(windowEnd, policy.lookbackDays);
-  const gathered = await gatherGroundTruth(request.model, partitions, recipe, ports);
+  const gathered = await gatherGroundTruth(request.model, partitions, recipe, {
+    listKeys: ports.listKeys,
+    read: (key) => ports.data.read(key),
+  });
   const { rows } = gathered;
   const files = retrainingFiles(executionName);
   const split = splitHoldout(rows.records, policy.holdoutShare);
@@ -184,33 +185,6 @@ async function referenceVersion(model: string, registry: PreparePorts['registry'
   if (!latest)
     throw new ModelNotFound(`no version of model "${model}" is registered: train one before retraining it`);
   return latest;
-}
-
-/** Every data object of the partitions, read and validated; unreadable files are skipped with the reason. */
-async function gatherGroundTruth(
-  model: string,
-  partitions: readonly string[],
-  recipe: TrainingRecipe,
-  ports: PreparePorts,
-) {
-  const rows = new LabelledRows(recipe);
-  const files: Array<{ key: string; rows: number; valid: number }> = [];
-  const skipped: Array<{ key: string; reason: string }> = [];
-  for (const dt of partitions) {
-    const keys = (await ports.listKeys(groundTruthPartitionPrefix(model, dt))).filter(isDataObject);
-    for (const key of keys) {
-      let raw: unknown[];
-      try {
-        raw = readGroundTruthFile(key, await ports.data.read(key), recipe);
-      } catch (err) {
-        if ((err as Error).name === 'NoSuchKey') continue; // deleted since it was listed
-        skipped.push({ key, reason: (err as Error).message });
-        continue;
-      }
-      files.push({ key, rows: raw.length, valid: rows.add(raw) });
-    }
-  }
-  return { rows, files, skipped };
 }
 
 /**

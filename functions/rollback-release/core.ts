@@ -34,7 +34,7 @@ import {
   type ReleaseStore,
   RUNNING_STATUSES,
 } from '../lib/releases/release-record.ts';
-import { keyOf, Progress, Published, ReleaseContext } from '../lib/releases/release-state.ts';
+import { DecisionResult, keyOf, Progress, Published, ReleaseContext } from '../lib/releases/release-state.ts';
 import { ModelName } from '../lib/schemas/model-name.ts';
 
 /** What a Catch puts at its ResultPath. */
@@ -47,6 +47,8 @@ export const AutomaticRollbackInput = z.object({
     published: Published.optional(),
     progress: Progress.optional(),
     failure: CaughtError.optional(),
+    /** A champion/challenger's decision: `keep` ends here, the slice back on the champion. */
+    decision: DecisionResult.optional(),
   }),
 });
 
@@ -90,11 +92,13 @@ async function automaticRollback(
   input: z.infer<typeof AutomaticRollbackInput>,
   ports: RollbackPorts,
 ): Promise<ReleaseOutcome> {
-  const { release, published, progress, failure } = input.state;
+  const { release, published, progress, failure, decision } = input.state;
   const key = keyOf(release);
   const record = await ports.store.getRelease(key);
   const abort = record?.abortRequested;
   const breach = progress && (progress.verdict === 'breach' || progress.verdict === 'aborted');
+  // The challenger lost the comparison: nothing failed, the champion keeps its traffic.
+  const lost = !abort && !breach && !failure && decision?.decision === 'keep';
   const reason = cap(
     abort
       ? `rolled back by ${abort.by}: ${abort.reason}`
@@ -102,9 +106,15 @@ async function automaticRollback(
         ? `step ${progress.stepIndex + 1} (${progress.percent}%) ${progress.verdict === 'breach' ? 'breached' : 'was stopped'}: ${progress.reasons.join('; ')}`
         : failure
           ? `${failure.Error}: ${reasonFromCause(failure.Cause)}`
-          : 'the release stopped without a recorded cause',
+          : lost
+            ? `${decision.summary} (report: ${decision.report})`
+            : 'the release stopped without a recorded cause',
   );
-  const error = abort || breach ? 'ReleaseRolledBack' : (failure?.Error ?? 'ReleaseFailed');
+  const error = lost
+    ? 'ChallengerNotPromoted'
+    : abort || breach
+      ? 'ReleaseRolledBack'
+      : (failure?.Error ?? 'ReleaseFailed');
   const target: Routing = { version: release.previousFunctionVersion };
   const lock = lockTarget(release.functionName, release.alias);
   try {
@@ -118,7 +128,11 @@ async function automaticRollback(
     await flipTo(ports, target, 'rollback');
     await restoreRegistry(ports, release, `rollback of release ${release.releaseId}: ${reason}`);
     const at = ports.now().toISOString();
-    const kind = trafficMoved || record?.status === 'rolled-back' ? 'rolled-back' : 'failed';
+    const kind = lost
+      ? 'not-promoted'
+      : trafficMoved || record?.status === 'rolled-back'
+        ? 'rolled-back'
+        : 'failed';
     await ports.store.updateRelease(key, {
       status: kind,
       routing: target,

@@ -11,7 +11,13 @@ import { assertNoCodeDeployment, type CodeDeployPorts } from '../lib/releases/co
 import { ReleaseStateMismatch } from '../lib/releases/release-errors.ts';
 import { abortedBy, checkRegistry } from '../lib/releases/release-guards.ts';
 import { LOCK_TTL_MS, lockTarget, type ReleaseStore } from '../lib/releases/release-record.ts';
-import { keyOf, type Progress, parseStepInput, StepInput } from '../lib/releases/release-state.ts';
+import {
+  bakeSecondsOf,
+  keyOf,
+  type Progress,
+  parseStepInput,
+  StepInput,
+} from '../lib/releases/release-state.ts';
 
 export interface ShiftPorts {
   readonly alias: Pick<AliasControl, 'getAlias' | 'updateAlias'>;
@@ -62,7 +68,8 @@ export async function shiftTraffic(event: unknown, ports: ShiftPorts): Promise<P
     );
 
   const now = ports.now();
-  const bakeUntil = new Date(now.getTime() + release.bakeSeconds * 1000);
+  const bakeSeconds = bakeSecondsOf(release, next);
+  const bakeUntil = new Date(now.getTime() + bakeSeconds * 1000);
   const step = { index: next, percent, startedAt: now.toISOString(), bakeUntil: bakeUntil.toISOString() };
   await ports.store.updateRelease(keyOf(release), {
     status: 'baking',
@@ -87,11 +94,12 @@ export async function shiftTraffic(event: unknown, ports: ShiftPorts): Promise<P
     percent,
     stepStartedAt: step.startedAt,
     bakeUntil: step.bakeUntil,
-    waitSeconds: Math.min(release.checkIntervalSeconds, release.bakeSeconds),
+    waitSeconds: Math.min(release.checkIntervalSeconds, bakeSeconds),
     checks: 0,
     verdict: 'baking',
     bakeComplete: false,
     isLastStep: next === release.plan.length - 1,
+    isDecisionStep: release.decision !== undefined && next === 0,
     reasons: [],
   };
 }

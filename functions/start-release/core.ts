@@ -29,6 +29,10 @@ export const StartInput = z.object({
     plan: z.union([z.string(), z.array(z.number())]).optional(),
     bake: z.union([z.string(), z.number()]).optional(),
     checkInterval: z.union([z.string(), z.number()]).optional(),
+    settle: z.union([z.string(), z.number()]).optional(),
+    slice: z.union([z.string(), z.number()]).optional(),
+    window: z.union([z.string(), z.number()]).optional(),
+    metric: z.string().optional(),
     requestedBy: z.string().max(200).optional(),
   }),
   executionName: z.string().regex(/^[A-Za-z0-9_-]{1,80}$/),
@@ -67,6 +71,12 @@ export async function startRelease(event: unknown, ports: StartPorts): Promise<R
       { model, version, stage: candidate.stage },
     );
   const head = await ports.registry.getModel(model);
+  if (settings.decision && head?.productionVersion === undefined)
+    throw new ReleaseRefused(
+      `${model} has no Production version: a champion/challenger release needs a champion to compare ` +
+        `v${version} with; release it with another strategy`,
+      { model, version },
+    );
 
   const now = ports.now();
   const startedAt = new Date(parsed.data.startedAt).toISOString();
@@ -107,6 +117,7 @@ export async function startRelease(event: unknown, ports: StartPorts): Promise<R
       alarmNames: [...ports.alarmNames],
       startedAt,
       requestedBy: request.requestedBy ?? 'unknown',
+      ...(settings.decision ? { decision: settings.decision } : {}),
     };
     await ports.store.createRelease({
       ...release,

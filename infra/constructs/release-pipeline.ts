@@ -13,15 +13,27 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type {
+  DecisionMetric,
+  DecisionPolicyOverrides,
+} from '../../functions/lib/releases/champion-challenger.ts';
 import type { HealthThresholds } from '../../functions/lib/releases/health.ts';
 import {
   ReleasePolicy,
   type ReleaseSettingsOverrides,
   type Strategy,
 } from '../../functions/lib/releases/release-plan.ts';
+import {
+  CAPTURE_PREFIX,
+  GROUND_TRUTH_PREFIX,
+  RELEASES_PREFIX,
+} from '../../functions/lib/storage/s3-layout.ts';
+import { ARTIFACTS_BUCKET_ENV, type ArtifactStore } from './artifact-store.ts';
 import { AslStateMachine } from './asl-state-machine.ts';
+import { DATA_BUCKET_ENV, type DataStore } from './data-store.ts';
 import { MlFunction } from './ml-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
+import { acknowledgePrefixWildcard } from './secure-bucket.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -56,6 +68,26 @@ export interface ReleaseDefaults {
   readonly bake?: Duration;
   /** How often a bake is checked. @default a fifth of the bake, at most every 30 s */
   readonly checkInterval?: Duration;
+  /** How a champion/challenger release decides. @default DEFAULT_DECISION_POLICY */
+  readonly decision?: DecisionDefaults;
+}
+
+/** How a champion/challenger release decides (functions/lib/releases/champion-challenger.ts). */
+export interface DecisionDefaults {
+  /** How long the challenger serves its slice before the decision. @default Duration.hours(24) */
+  readonly window?: Duration;
+  /** The agreed metric. @default 'auc' */
+  readonly metric?: DecisionMetric;
+  /** Least improvement that counts as beating the champion. @default 0.005 */
+  readonly minGain?: number;
+  /** One-sided confidence that the gain is above zero. @default 0.95 */
+  readonly confidence?: number;
+  /** Fewest labelled predictions per arm. @default 200 */
+  readonly minLabelledRows?: number;
+  /** Most AUC a subgroup may lose against the champion (ε). @default 0.02 */
+  readonly maxSubgroupAucLoss?: number;
+  /** Subgroups with fewer labelled predictions in an arm are not gated. @default 200 */
+  readonly minSubgroupRows?: number;
 }
 
 export interface ReleasePipelineProps {
@@ -76,6 +108,16 @@ export interface ReleasePipelineProps {
   readonly thresholds?: Partial<HealthThresholds>;
   /** The shadow release's steps (ShadowRelease), which strategy `shadow` runs. */
   readonly shadow: ShadowSteps;
+  /** Capture records and ground truth are read from it (champion/challenger decisions). */
+  readonly data: DataStore;
+  /** Decision reports are written to it (`releases/`). */
+  readonly artifacts: ArtifactStore;
+  /**
+   * How long after a champion/challenger window its last capture records may still be arriving
+   * (the capture stream's buffering): the decision waits this long after the window.
+   * @default Duration.minutes(2)
+   */
+  readonly captureSettle?: Duration;
   /**
    * How long the predict function reuses a registry answer: its REGISTRY_CACHE_TTL_MS. After
    * promoting, a release waits this long (and a second) before it hands the alias back to the
@@ -156,6 +198,26 @@ export class ReleasePipeline extends Construct {
       'promote the released model version and hand the alias back',
       minute,
     );
+    const decide = fn(
+      'DecideChallenger',
+      'decide-challenger',
+      "champion/challenger: judge the slice's outcomes against the champion's",
+      Duration.minutes(10),
+    );
+    // A long window's labelled predictions are held in memory.
+    (decide.node.defaultChild as lambda.CfnFunction).memorySize = 3008;
+    decide.addEnvironment(DATA_BUCKET_ENV, props.data.bucket.bucketName);
+    decide.addEnvironment(ARTIFACTS_BUCKET_ENV, props.artifacts.bucket.bucketName);
+    for (const prefix of [CAPTURE_PREFIX, GROUND_TRUTH_PREFIX]) {
+      props.data.grantPrefix(decide, prefix, ['s3:GetObject']);
+      props.data.grantListPrefix(decide, prefix);
+    }
+    iam.Grant.addToPrincipal({
+      grantee: decide,
+      actions: ['s3:PutObject'],
+      resourceArns: [props.artifacts.bucket.arnForObjects(`${RELEASES_PREFIX}*`)],
+    });
+    acknowledgePrefixWildcard(decide, props.artifacts.bucket, RELEASES_PREFIX);
     const ttl = props.registryCacheTtl ?? DEFAULT_REGISTRY_CACHE_TTL;
     finish.addEnvironment(RELEASE_ENV.registryCacheTtlMs, String(ttl.toMilliseconds()));
     this.functions = {
@@ -165,6 +227,7 @@ export class ReleasePipeline extends Construct {
       CheckReleaseHealth: check,
       RollbackRelease: rollback,
       FinishRelease: finish,
+      DecideChallenger: decide,
     };
 
     const grant = (grantee: iam.IGrantable, actions: readonly string[], resourceArns: string[]) =>
@@ -223,6 +286,7 @@ export class ReleasePipeline extends Construct {
         CheckReleaseHealthFunctionArn: check.functionArn,
         RollbackReleaseFunctionArn: rollback.functionArn,
         FinishReleaseFunctionArn: finish.functionArn,
+        DecideChallengerFunctionArn: decide.functionArn,
         StartShadowFunctionArn: props.shadow.startShadowFunction.functionArn,
         FinishShadowFunctionArn: props.shadow.finishShadowFunction.functionArn,
         NotificationsTopicArn: props.notificationsTopic.topicArn,
@@ -256,17 +320,21 @@ function alarmNameOf(alarm: cloudwatch.IAlarm): string {
 
 /** The deployment's policy, checked now (a bad value fails synth, naming it). */
 function deploymentPolicy(props: ReleasePipelineProps): ReleasePolicy {
-  const level = (d: ReleaseDefaults | undefined): ReleaseSettingsOverrides => ({
+  const settle = props.captureSettle?.toSeconds({ integral: false });
+  const level = (d: ReleaseDefaults | undefined, deployment: boolean): ReleaseSettingsOverrides => ({
     ...(d?.strategy ? { strategy: d.strategy } : {}),
     ...(d?.plans
       ? { plans: Object.fromEntries(Object.entries(d.plans).map(([k, v]) => [k, [...(v ?? [])]])) }
       : {}),
     ...(d?.bake ? { bakeSeconds: d.bake.toSeconds() } : {}),
     ...(d?.checkInterval ? { checkIntervalSeconds: d.checkInterval.toSeconds() } : {}),
+    ...(d?.decision || (deployment && settle !== undefined)
+      ? { decision: decisionLevel(d?.decision, deployment ? settle : undefined) }
+      : {}),
   });
   const raw = {
-    defaults: level(props.defaults),
-    models: Object.fromEntries(Object.entries(props.models ?? {}).map(([m, d]) => [m, level(d)])),
+    defaults: level(props.defaults, true),
+    models: Object.fromEntries(Object.entries(props.models ?? {}).map(([m, d]) => [m, level(d, false)])),
     thresholds: { ...props.thresholds },
   };
   const parsed = ReleasePolicy.safeParse(raw);
@@ -275,4 +343,19 @@ function deploymentPolicy(props: ReleasePipelineProps): ReleasePolicy {
       `ReleasePipeline: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   return parsed.data;
+}
+
+/** One level's decision settings in the policy's units (seconds), unset fields left out. */
+function decisionLevel(
+  d: DecisionDefaults | undefined,
+  settleSeconds: number | undefined,
+): DecisionPolicyOverrides {
+  const { window, ...rest } = d ?? {};
+  return Object.fromEntries(
+    Object.entries({
+      ...rest,
+      windowSeconds: window?.toSeconds({ integral: false }),
+      settleSeconds,
+    }).filter(([, v]) => v !== undefined),
+  );
 }

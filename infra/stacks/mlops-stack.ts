@@ -296,6 +296,8 @@ export class MlopsStack extends Stack {
         return alarm;
       }),
       shadow: this.shadowRelease,
+      data: this.data,
+      artifacts: this.artifacts,
       registryCacheTtl: REGISTRY_CACHE_TTL,
     });
 

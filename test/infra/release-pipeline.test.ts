@@ -10,6 +10,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,8 @@ import { rollbackRelease } from '../../functions/rollback-release/core.ts';
 import { shiftTraffic } from '../../functions/shift-traffic/core.ts';
 import { startRelease } from '../../functions/start-release/core.ts';
 import { startShadow } from '../../functions/start-shadow/core.ts';
+import { ArtifactStore } from '../../infra/constructs/artifact-store.ts';
+import { DataStore } from '../../infra/constructs/data-store.ts';
 import { ModelRegistry } from '../../infra/constructs/model-registry.ts';
 import { RELEASE_ASL_FILE, ReleasePipeline } from '../../infra/constructs/release-pipeline.ts';
 import { startTestDynamoDb, type TestDynamoDb } from '../support/local-dynamodb.ts';
@@ -89,6 +92,7 @@ describe('release ASL (statemachines/release.asl.json)', () => {
   it('retries every Lambda task on transient faults with jittered backoff', () => {
     expect(lambdaTasks.map(([name]) => name).sort()).toEqual([
       'CheckHealth',
+      'DecideChallenger',
       'FinishRelease',
       'FinishShadow',
       'HandBackAlias',
@@ -859,6 +863,7 @@ const FUNCTIONS = {
   CheckReleaseHealth: 'alarms and challenger vs champion',
   RollbackRelease: 'all traffic back on the previous version',
   FinishRelease: 'promote the released model version and hand the alias back',
+  DecideChallenger: "champion/challenger: judge the slice's outcomes against the champion's",
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const functionIds = Object.fromEntries(
@@ -932,7 +937,7 @@ describe('release pipeline stack', () => {
     });
   });
 
-  it('lets the state machine invoke exactly its six functions and the two shadow steps, and publish to the notifications topic', () => {
+  it('lets the state machine invoke exactly its seven functions and the two shadow steps, and publish to the notifications topic', () => {
     const invoke = grantsOf(machineRole, 'lambda');
     expect(invoke).toHaveLength(1);
     expect(invoke[0]?.[0]).toEqual(['lambda:InvokeFunction']);
@@ -1058,6 +1063,10 @@ describe('release grants', () => {
   });
 });
 
+/** One access-log bucket per stack for the stores the pipeline reads and writes. */
+const logsBucket = (stack: Stack) =>
+  (stack.node.tryFindChild('Logs') as s3.Bucket | undefined) ?? new s3.Bucket(stack, 'Logs');
+
 /** Stand-ins for ShadowRelease's two functions. */
 const shadowSteps = (stack: Stack) => {
   const step = (id: string) =>
@@ -1083,6 +1092,8 @@ describe('ReleasePipeline props', () => {
       registry: new ModelRegistry(stack, 'Registry'),
       notificationsTopic: new sns.Topic(stack, 'Topic'),
       shadow: shadowSteps(stack),
+      data: new DataStore(stack, 'Data', { accessLogs: logsBucket(stack) }),
+      artifacts: new ArtifactStore(stack, 'Artifacts', { accessLogs: logsBucket(stack) }),
       alarms: [
         new cloudwatch.Alarm(stack, 'A', {
           metric: fn.metricErrors(),
@@ -1141,6 +1152,8 @@ describe('ReleasePipeline props', () => {
       registry: new ModelRegistry(stack, 'Registry'),
       notificationsTopic: new sns.Topic(stack, 'Topic'),
       shadow: shadowSteps(stack),
+      data: new DataStore(stack, 'Data', { accessLogs: logsBucket(stack) }),
+      artifacts: new ArtifactStore(stack, 'Artifacts', { accessLogs: logsBucket(stack) }),
       alarms: [metric, composite],
     });
     const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(

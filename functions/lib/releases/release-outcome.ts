@@ -1,12 +1,13 @@
 // How a release ended, as the state machine publishes it (SNS subject and JSON message) and ends
 // with (the Fail state's error and cause): one shape for released, rolled back and failed.
 import { describeRouting, type Routing } from './alias-routing.ts';
-import { describePlan, formatDuration, type Strategy } from './release-plan.ts';
+import { CHAMPION_CHALLENGER_STRATEGY, describePlan, formatDuration, type Strategy } from './release-plan.ts';
 
 export type OutcomeKind =
   | 'released'
   | 'not-handed-back'
   | 'rolled-back'
+  | 'not-promoted'
   | 'failed'
   | 'rollback-failed'
   | 'interrupted';
@@ -56,9 +57,11 @@ export interface OutcomeInput {
 export function describeOutcome(o: OutcomeInput): ReleaseOutcome {
   const label = `${o.model} v${o.modelVersion}`;
   const how =
-    o.strategy && o.plan
-      ? `${o.strategy} ${describePlan(o.plan)}${o.bakeSeconds === undefined ? '' : `, ${formatDuration(o.bakeSeconds)} bakes`}`
-      : undefined;
+    o.strategy === CHAMPION_CHALLENGER_STRATEGY && o.plan
+      ? `${o.strategy} on a ${o.plan[0]}% slice`
+      : o.strategy && o.plan
+        ? `${o.strategy} ${describePlan(o.plan)}${o.bakeSeconds === undefined ? '' : `, ${formatDuration(o.bakeSeconds)} bakes`}`
+        : undefined;
   const live = describeRouting(o.routing);
   let summary: string;
   let subject: string;
@@ -86,6 +89,12 @@ export function describeOutcome(o: OutcomeInput): ReleaseOutcome {
     case 'rolled-back':
       summary = `${label} rolled back to function v${o.previousFunctionVersion}${o.by ? ` by ${o.by}` : ''}: ${o.reason ?? 'no reason given'}`;
       subject = `Release ${label} rolled back`;
+      break;
+    case 'not-promoted':
+      summary =
+        `${label} not promoted${how ? ` (${how})` : ''}: ${o.reason ?? 'no reason given'}. Live is back on function ` +
+        `v${o.previousFunctionVersion} 100%; ${o.previousModelVersion === null ? 'the Production version' : `v${o.previousModelVersion}`} stays Production`;
+      subject = `Release ${label}: champion kept`;
       break;
     case 'failed':
       summary = `${label} not released (no traffic moved): ${o.reason ?? 'no reason given'}`;

@@ -4,10 +4,30 @@
 // (a bad policy fails synth) and the release functions share it.
 import * as z from 'zod';
 import { InvalidRequest } from '../errors.ts';
+import {
+  DEFAULT_DECISION_POLICY,
+  DEFAULT_SLICE_PERCENT,
+  type DecisionPolicy,
+  DecisionPolicyOverrides,
+  parseSlice,
+} from './champion-challenger.ts';
 import { DEFAULT_THRESHOLDS, HealthThresholds } from './health.ts';
 
+/**
+ * The strategy that decides on outcomes: the challenger serves a fixed slice until the decision
+ * window has passed, and takes the rest only if it beat the champion on the agreed metric
+ * (functions/lib/releases/champion-challenger.ts). Its plan is [slice, 100].
+ */
+export const CHAMPION_CHALLENGER_STRATEGY = 'champion-challenger';
+
 /** Strategies that move the `live` alias to the challenger. */
-export const STRATEGIES = ['canary', 'linear', 'all-at-once', 'blue-green'] as const;
+export const STRATEGIES = [
+  'canary',
+  'linear',
+  'all-at-once',
+  'blue-green',
+  CHAMPION_CHALLENGER_STRATEGY,
+] as const;
 /** How traffic moves to the challenger: a ramp of weights, or one flip of the whole alias. */
 export type Strategy = (typeof STRATEGIES)[number];
 
@@ -26,6 +46,7 @@ export const DEFAULT_PLANS: Readonly<Record<Strategy, readonly number[]>> = {
   linear: [25, 50, 75, 100],
   'all-at-once': [100],
   'blue-green': [100],
+  [CHAMPION_CHALLENGER_STRATEGY]: [DEFAULT_SLICE_PERCENT, 100],
 };
 
 /** Strategies that move the alias whole in one step: their plan is [100]. */
@@ -83,6 +104,8 @@ export const ReleaseSettingsOverrides = z
     plans: z.partialRecord(StrategyName, CanaryPlan).optional(),
     bakeSeconds: BakeSeconds.optional(),
     checkIntervalSeconds: CheckIntervalSeconds.optional(),
+    /** How a champion/challenger release decides (its window, metric, margins). */
+    decision: DecisionPolicyOverrides.optional(),
   })
   .strict();
 export type ReleaseSettingsOverrides = z.infer<typeof ReleaseSettingsOverrides>;
@@ -104,7 +127,14 @@ export const ReleasePolicy = z
         s,
       ]),
     ];
-    for (const [path, settings] of levels)
+    for (const [path, settings] of levels) {
+      const split = settings.plans?.[CHAMPION_CHALLENGER_STRATEGY];
+      if (split && !(split.length === 2 && split[1] === 100))
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'plans', CHAMPION_CHALLENGER_STRATEGY],
+          message: `${CHAMPION_CHALLENGER_STRATEGY} serves a slice, then all: its plan is [slice, 100]`,
+        });
       for (const strategy of WHOLE_FLIP) {
         const plan = settings.plans?.[strategy];
         if (plan && plan.join() !== '100')
@@ -114,6 +144,7 @@ export const ReleasePolicy = z
             message: `${strategy} flips the whole alias: its plan is [100]`,
           });
       }
+    }
   });
 export type ReleasePolicy = z.infer<typeof ReleasePolicy>;
 
@@ -124,6 +155,8 @@ export interface ReleaseSettings {
   readonly bakeSeconds: number;
   readonly checkIntervalSeconds: number;
   readonly thresholds: HealthThresholds;
+  /** Champion/challenger only: how the slice's outcome is decided (its first step bakes `windowSeconds`). */
+  readonly decision?: DecisionPolicy;
 }
 
 /** What a release request may choose (`mlops release … --strategy --plan --bake --settle`). */
@@ -133,9 +166,18 @@ export interface ReleaseRequestSettings {
   /** A step's bake; for a shadow, its window. */
   readonly bake?: string | number;
   readonly checkInterval?: string | number;
-  /** A shadow only: how long its report waits after the window for the capture to land. */
+  /** A shadow or champion/challenger: how long the report or decision waits after the window for the capture to land. */
   readonly settle?: string | number;
+  /** Champion/challenger: the challenger's share of traffic during the window (`--slice 10`). */
+  readonly slice?: string | number;
+  /** Champion/challenger: how long the slice runs before the decision (`--window 24h`). */
+  readonly window?: string | number;
+  /** Champion/challenger: the agreed metric (`--metric auc|log-loss`). */
+  readonly metric?: string;
 }
+
+/** Options only a champion/challenger release takes. */
+const DECISION_OPTIONS = ['slice', 'window', 'metric'] as const;
 
 /** What one shadow runs with. */
 export interface ShadowSettings {
@@ -177,17 +219,22 @@ export function resolveShadowSettings(
 }
 
 /**
- * Checks during a bake: a fifth of it, at least every 30 s, never more often than every second —
- * and rarer when a long release would otherwise make more than MAX_CHECKS.
+ * Checks during a bake: a fifth of the longest, at least every 30 s, never more often than every
+ * second — and rarer when a long release would otherwise make more than MAX_CHECKS.
  */
-export function defaultCheckInterval(bakeSeconds: number, steps = 1): number {
-  const usual = Math.min(DEFAULT_MAX_CHECK_INTERVAL_SECONDS, Math.max(1, Math.floor(bakeSeconds / 5)));
-  return Math.min(MAX_CHECK_INTERVAL_SECONDS, Math.max(usual, Math.ceil((steps * bakeSeconds) / MAX_CHECKS)));
+export function defaultCheckInterval(bakes: readonly number[]): number {
+  const longest = Math.max(0, ...bakes);
+  const total = bakes.reduce((sum, b) => sum + b, 0);
+  const usual = Math.min(DEFAULT_MAX_CHECK_INTERVAL_SECONDS, Math.max(1, Math.floor(longest / 5)));
+  return Math.min(
+    MAX_CHECK_INTERVAL_SECONDS,
+    Math.max(usual, Math.ceil(total / (MAX_CHECKS - bakes.length))),
+  );
 }
 
 /** Checks a release makes at most: every step bakes in intervals, and checks at least once. */
-export const checksOf = (steps: number, bakeSeconds: number, intervalSeconds: number) =>
-  steps * Math.max(1, Math.ceil(bakeSeconds / intervalSeconds));
+export const checksOf = (bakes: readonly number[], intervalSeconds: number) =>
+  bakes.reduce((sum, b) => sum + Math.max(1, Math.ceil(b / intervalSeconds)), 0);
 
 /**
  * Seconds in `10s`, `5m`, `1h`, `1h30m` or a plain number of seconds; `what` names the option in
@@ -245,11 +292,29 @@ export function resolveSettings(
     throw new InvalidRequest(
       'strategy shadow moves no traffic on the live alias: the release state machine runs it with StartShadow, not as steps',
     );
-  if (request.settle !== undefined)
-    throw new InvalidRequest('settle is a shadow setting: only --strategy shadow takes it');
   const strategy: Strategy = requested?.data ?? own.strategy ?? defaults.strategy ?? 'canary';
+  const deciding = strategy === CHAMPION_CHALLENGER_STRATEGY;
+  if (request.settle !== undefined && !deciding)
+    throw new InvalidRequest(
+      `settle is a setting of strategies shadow and ${CHAMPION_CHALLENGER_STRATEGY}: ${strategy} takes none`,
+    );
+  const misplaced = DECISION_OPTIONS.filter((o) => request[o] !== undefined);
+  if (misplaced.length > 0 && !deciding)
+    throw new InvalidRequest(
+      `${misplaced.join(', ')}: only --strategy ${CHAMPION_CHALLENGER_STRATEGY} decides on a slice (${strategy} takes none)`,
+    );
   let plan: readonly number[];
-  if (request.plan !== undefined) {
+  if (deciding) {
+    if (request.plan !== undefined)
+      throw new InvalidRequest(
+        `${CHAMPION_CHALLENGER_STRATEGY} serves a slice, then all: give the slice (--slice 10), not a plan`,
+      );
+    const slice =
+      request.slice === undefined
+        ? (own.plans?.[strategy] ?? defaults.plans?.[strategy] ?? DEFAULT_PLANS[strategy])[0]
+        : parseSlice(request.slice);
+    plan = [slice ?? DEFAULT_SLICE_PERCENT, 100];
+  } else if (request.plan !== undefined) {
     plan = parsePlan(request.plan);
     if (WHOLE_FLIP.has(strategy) && plan.join() !== '100')
       throw new InvalidRequest(
@@ -262,20 +327,21 @@ export function resolveSettings(
       : parseDuration(request.bake, 'bake');
   if (bakeSeconds > MAX_BAKE_SECONDS)
     throw new InvalidRequest(`bake is at most ${MAX_BAKE_SECONDS / 3600} h per step (got ${bakeSeconds} s)`);
+  const decision = deciding ? resolveDecision(request, own.decision, defaults.decision) : undefined;
+  // Seconds each step bakes: a champion/challenger's slice bakes for its decision window.
+  const bakes = plan.map((_, i) => (decision && i === 0 ? decision.windowSeconds : bakeSeconds));
   const checkIntervalSeconds =
     request.checkInterval === undefined
-      ? (own.checkIntervalSeconds ??
-        defaults.checkIntervalSeconds ??
-        defaultCheckInterval(bakeSeconds, plan.length))
+      ? (own.checkIntervalSeconds ?? defaults.checkIntervalSeconds ?? defaultCheckInterval(bakes))
       : parseDuration(request.checkInterval, 'check interval');
   if (!CheckIntervalSeconds.safeParse(checkIntervalSeconds).success)
     throw new InvalidRequest(
       `check interval must be 1 to ${MAX_CHECK_INTERVAL_SECONDS} s (got ${checkIntervalSeconds} s)`,
     );
-  const checks = checksOf(plan.length, bakeSeconds, checkIntervalSeconds);
+  const checks = checksOf(bakes, checkIntervalSeconds);
   if (checks > MAX_CHECKS)
     throw new InvalidRequest(
-      `${plan.length} steps of ${formatDuration(bakeSeconds)} checked every ${checkIntervalSeconds} s make ` +
+      `${plan.length} steps baking ${bakes.map(formatDuration).join(', ')} checked every ${checkIntervalSeconds} s make ` +
         `${checks} checks, more than the ${MAX_CHECKS} one release may make: check less often or bake shorter`,
     );
   return {
@@ -284,7 +350,32 @@ export function resolveSettings(
     bakeSeconds,
     checkIntervalSeconds,
     thresholds: { ...DEFAULT_THRESHOLDS, ...policy.thresholds },
+    ...(decision ? { decision } : {}),
   };
+}
+
+/** A champion/challenger's decision policy: the request over the model's over the deployment's over the platform's. */
+function resolveDecision(
+  request: ReleaseRequestSettings,
+  own: DecisionPolicyOverrides | undefined,
+  defaults: DecisionPolicyOverrides | undefined,
+): DecisionPolicy {
+  const fromRequest: DecisionPolicyOverrides = {
+    ...(request.window === undefined ? {} : { windowSeconds: parseDuration(request.window, 'window') }),
+    ...(request.settle === undefined ? {} : { settleSeconds: parseDuration(request.settle, 'settle') }),
+    ...(request.metric === undefined ? {} : { metric: request.metric as DecisionPolicy['metric'] }),
+  };
+  const parsed = z
+    .object(DecisionPolicyOverrides.shape)
+    .required()
+    .safeParse({ ...DEFAULT_DECISION_POLICY, ...defaults, ...own, ...fromRequest });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = String(issue?.path[0] ?? '');
+    const what = { windowSeconds: 'window', settleSeconds: 'settle' }[field] ?? field;
+    throw new InvalidRequest(`${what}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
 }
 
 /** `5% → 25% → 50% → 100%`. */

@@ -3,6 +3,7 @@
 // health check, and the lock that lets one release at a time shift an alias. The port here; the
 // DynamoDB adapter in dynamodb-release-store.ts.
 import type { Routing } from './alias-routing.ts';
+import type { DecisionPolicy } from './champion-challenger.ts';
 import type { AlarmStatus, HealthThresholds, VersionStats } from './health.ts';
 import type { Strategy } from './release-plan.ts';
 
@@ -10,7 +11,9 @@ import type { Strategy } from './release-plan.ts';
  * Where a release is. `publishing` → `baking` (per step) → `promoting` (Production, then the alias
  * handed back at rest) → `succeeded`; any failure or breach → `rolled-back` (or `rollback-failed`
  * when even that did not stick); `failed` when it ended before traffic moved; `interrupted` when a
- * code release (CodeDeploy) took the alias over and the release stopped where it was.
+ * code release (CodeDeploy) took the alias over and the release stopped where it was;
+ * `not-promoted` when a champion/challenger's challenger did not beat the champion (the slice
+ * went back to the champion).
  */
 export type ReleaseStatus =
   | 'publishing'
@@ -19,6 +22,7 @@ export type ReleaseStatus =
   | 'succeeded'
   | 'failed'
   | 'rolled-back'
+  | 'not-promoted'
   | 'rollback-failed'
   | 'interrupted';
 
@@ -91,6 +95,15 @@ export interface ReleaseRecord extends ReleaseKey {
   readonly reason?: string;
   /** `automatic` or who asked (`mlops rollback`). */
   readonly rolledBackBy?: string;
+  /** Champion/challenger: how the slice is decided. */
+  readonly decision?: DecisionPolicy;
+  /** Champion/challenger: what the decision was, why, and where its report is. */
+  readonly decided?: {
+    readonly decision: 'promote' | 'keep';
+    readonly summary: string;
+    readonly report: string;
+    readonly at: string;
+  };
   /** Set by `mlops rollback` while the release runs: its next step rolls back instead. */
   readonly abortRequested?: { readonly by: string; readonly reason: string; readonly at: string };
 }

@@ -4,6 +4,7 @@
 // core at its edge.
 import * as z from 'zod';
 import { InvalidRequest } from '../errors.ts';
+import { DecisionPolicy } from './champion-challenger.ts';
 import { HealthThresholds } from './health.ts';
 import { StrategyName } from './release-plan.ts';
 import type { ReleaseKey } from './release-record.ts';
@@ -26,6 +27,8 @@ export const ReleaseContext = z.object({
   alarmNames: z.array(z.string()),
   startedAt: z.string(),
   requestedBy: z.string(),
+  /** Champion/challenger only: how the slice (the plan's first step) is decided. */
+  decision: DecisionPolicy.optional(),
 });
 export type ReleaseContext = z.infer<typeof ReleaseContext>;
 
@@ -55,10 +58,31 @@ export const Progress = z.object({
   verdict: z.enum(VERDICTS),
   bakeComplete: z.boolean(),
   isLastStep: z.boolean(),
+  /**
+   * Champion/challenger: this step is the slice, and once it has baked (its window) the
+   * challenger is judged on outcomes (DecideChallenger) before any more traffic moves.
+   */
+  isDecisionStep: z.boolean().default(false),
   /** Why the verdict is breach or aborted. */
   reasons: z.array(z.string()),
 });
 export type Progress = z.infer<typeof Progress>;
+
+/** Seconds step `index` of `release` bakes: a champion/challenger's slice bakes for its decision window. */
+export const bakeSecondsOf = (release: Pick<ReleaseContext, 'bakeSeconds' | 'decision'>, index: number) =>
+  release.decision && index === 0 ? release.decision.windowSeconds : release.bakeSeconds;
+
+/** `$.decision`: what DecideChallenger concluded for a champion/challenger release. */
+export const DecisionResult = z.object({
+  decision: z.enum(['promote', 'keep']),
+  /** Why, in words. */
+  reasons: z.array(z.string()),
+  /** One sentence for people. */
+  summary: z.string(),
+  /** The decision report (JSON), with both arms' figures and every gate. */
+  report: z.string(),
+});
+export type DecisionResult = z.infer<typeof DecisionResult>;
 
 /** What ShiftTraffic, CheckHealth and FinishRelease are given. */
 export const StepInput = z.object({ release: ReleaseContext, published: Published, progress: Progress });

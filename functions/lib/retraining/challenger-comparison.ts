@@ -116,28 +116,12 @@ export function compareChallenger(input: ComparisonInput): ComparisonVerdict {
   if (champion.version === challenger.version)
     return keep(`challenger v${challenger.version} is already the Production version of ${model}`);
 
-  const checks: ComparisonCheck[] = [aucGainCheck(champion, challenger, policy.minAucGain)];
-  const skipped: SkippedGateCheck[] = [];
-  for (const breakdown of challenger.subgroups) {
-    const theirs = champion.subgroups.find((b) => b.column === breakdown.column);
-    for (const group of breakdown.groups) {
-      const subject = `${breakdown.column}=${group.value}`;
-      const before = theirs?.groups.find((g) => g.value === group.value);
-      if (group.rows < policy.minSubgroupRows) {
-        skipped.push({
-          subject,
-          reason: `${group.rows} holdout rows, fewer than the ${policy.minSubgroupRows} needed to gate on its AUC`,
-        });
-      } else if (group.metrics.auc === null || !before || before.metrics.auc === null) {
-        skipped.push({
-          subject,
-          reason: `one class only (${group.positives} positive of ${group.rows} rows): AUC is undefined`,
-        });
-      } else {
-        checks.push(subgroupCheck(subject, before.metrics.auc, group.metrics.auc, policy.maxSubgroupAucLoss));
-      }
-    }
-  }
+  const subgroups = subgroupLossChecks(champion, challenger, policy, 'holdout');
+  const checks: ComparisonCheck[] = [
+    aucGainCheck(champion, challenger, policy.minAucGain),
+    ...subgroups.checks,
+  ];
+  const skipped = subgroups.skipped;
   const failed = checks.filter((c) => !c.passed);
   if (failed.length > 0) return { decision: 'keep', reasons: failed.map((c) => c.message), checks, skipped };
   const subgroupChecks = checks.filter((c) => c.gate === 'subgroup-auc-loss');
@@ -154,6 +138,45 @@ export function compareChallenger(input: ComparisonInput): ComparisonVerdict {
       : 'no subgroup had enough holdout rows with both classes to gate on',
   ];
   return { decision: 'promote', reasons, checks, skipped };
+}
+
+/**
+ * The fairness gate: no subgroup may do worse under the challenger than under the champion by
+ * more than ε (AUC on the same subgroup). Subgroups with fewer than `minSubgroupRows` rows, or
+ * one class only, are skipped with the reason. `sample` names the rows in the reasons
+ * (`holdout`: one shared holdout; a champion/challenger release: each arm's labelled requests).
+ */
+export function subgroupLossChecks(
+  champion: Pick<HoldoutEvaluation, 'subgroups'>,
+  challenger: Pick<HoldoutEvaluation, 'subgroups'>,
+  policy: Pick<RetrainingPolicy, 'maxSubgroupAucLoss' | 'minSubgroupRows'>,
+  sample: string,
+): { checks: ComparisonCheck[]; skipped: SkippedGateCheck[] } {
+  const checks: ComparisonCheck[] = [];
+  const skipped: SkippedGateCheck[] = [];
+  for (const breakdown of challenger.subgroups) {
+    const theirs = champion.subgroups.find((b) => b.column === breakdown.column);
+    for (const group of breakdown.groups) {
+      const subject = `${breakdown.column}=${group.value}`;
+      const before = theirs?.groups.find((g) => g.value === group.value);
+      const fewest = Math.min(group.rows, before?.rows ?? 0);
+      if (fewest < policy.minSubgroupRows) {
+        skipped.push({
+          subject,
+          reason: `${fewest} ${sample} rows, fewer than the ${policy.minSubgroupRows} needed to gate on its AUC`,
+        });
+      } else if (group.metrics.auc === null || !before || before.metrics.auc === null) {
+        const one = group.metrics.auc === null || !before ? group : before;
+        skipped.push({
+          subject,
+          reason: `one class only (${one.positives} positive of ${one.rows} rows): AUC is undefined`,
+        });
+      } else {
+        checks.push(subgroupCheck(subject, before.metrics.auc, group.metrics.auc, policy.maxSubgroupAucLoss));
+      }
+    }
+  }
+  return { checks, skipped };
 }
 
 function aucGainCheck(

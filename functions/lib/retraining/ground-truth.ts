@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { decodeInput, readItems } from '../batch/input-file.ts';
 import { PlatformError } from '../errors.ts';
+import { groundTruthPartitionPrefix } from '../storage/s3-layout.ts';
 import { parseDataset } from '../training/dataset-file.ts';
 import type { TrainingRecipe } from '../training/recipes.ts';
 
@@ -167,4 +168,48 @@ export function splitHoldout(records: readonly LabelledRecord[], holdoutShare: n
   const holdout: LabelledRecord[] = [];
   for (const record of records) (holdoutDraw(record.key) < holdoutShare ? holdout : train).push(record);
   return { train, holdout };
+}
+
+/** Port: the ground-truth objects of the data bucket. */
+export interface GroundTruthObjects {
+  /** Keys under `prefix`, in key order (all pages). */
+  listKeys(prefix: string): Promise<string[]>;
+  read(key: string): Promise<Uint8Array>;
+}
+
+/** What the partitions held: the valid rows, the files read, and the files skipped with the reason. */
+export interface GatheredGroundTruth {
+  readonly rows: LabelledRows;
+  readonly files: Array<{ key: string; rows: number; valid: number }>;
+  readonly skipped: Array<{ key: string; reason: string }>;
+}
+
+/**
+ * Every data object of the model's `dt` partitions, read and validated, each record once; files
+ * that cannot be read as rows are skipped with the reason, objects deleted since listing ignored.
+ */
+export async function gatherGroundTruth(
+  model: string,
+  partitions: readonly string[],
+  recipe: TrainingRecipe,
+  objects: GroundTruthObjects,
+): Promise<GatheredGroundTruth> {
+  const rows = new LabelledRows(recipe);
+  const files: Array<{ key: string; rows: number; valid: number }> = [];
+  const skipped: Array<{ key: string; reason: string }> = [];
+  for (const dt of partitions) {
+    const keys = (await objects.listKeys(groundTruthPartitionPrefix(model, dt))).filter(isDataObject);
+    for (const key of keys) {
+      let raw: unknown[];
+      try {
+        raw = readGroundTruthFile(key, await objects.read(key), recipe);
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchKey') continue; // deleted since it was listed
+        skipped.push({ key, reason: (err as Error).message });
+        continue;
+      }
+      files.push({ key, rows: raw.length, valid: rows.add(raw) });
+    }
+  }
+  return { rows, files, skipped };
 }

@@ -150,3 +150,11 @@ export const RELEASES_PREFIX = 'releases/';
 export function shadowComparisonKey(model: string, startedAt: Date): string {
   return `${RELEASES_PREFIX}${model}/shadow-${compactTime(startedAt)}/comparison.json`;
 }
+
+/**
+ * Where a champion/challenger release's decision report goes (artifacts bucket):
+ * `releases/{model}/{releaseId}/decision.json`, overwritten by a retried decision.
+ */
+export function championChallengerDecisionKey(model: string, releaseId: string): string {
+  return `${RELEASES_PREFIX}${model}/${releaseId}/decision.json`;
+}

@@ -32,6 +32,11 @@ export interface TrainingRecipe<Instance = unknown> {
   readonly monitoredFields: Readonly<Record<string, FieldKind>>;
   monitoredValues(instance: Instance): Record<string, number | string | null>;
   /**
+   * The identity of an instance as served: how an outcome that arrives later (a ground-truth row)
+   * finds the captured predictions it belongs to. Two spellings of one instance give one key.
+   */
+  instanceKey(instance: Instance): string;
+  /**
    * How a CSV row's text (every value a string, as Step Functions' ItemReader gives it) becomes a
    * raw instance for `featureSet.instanceSchema`. Converts only text that is well formed for its
    * field and leaves the rest as it is, so validation reports the bad value.
@@ -90,6 +95,13 @@ const flightDelay: TrainingRecipe<FlightInstance> = {
       origin: f.origin,
       destination: f.destination,
     };
+  },
+  // The departure to the minute as numbers (both accepted date spellings alike), the airports as
+  // validated (upper case) and the distance.
+  instanceKey: (f) => {
+    const d = parseDepartureTime(f.date);
+    const when = d ? [d.year, d.month, d.day, d.hour, d.minute].join('-') : f.date;
+    return [when, f.origin, f.destination, f.distance].join('|');
   },
   fromText: (row) =>
     typeof row.distance === 'string' && DECIMAL_TEXT.test(row.distance)

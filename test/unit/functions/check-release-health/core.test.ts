@@ -38,6 +38,7 @@ const progress = (over: Partial<Progress> = {}): Progress => ({
   verdict: 'baking',
   bakeComplete: false,
   isLastStep: false,
+  isDecisionStep: false,
   reasons: [],
   ...over,
 });

@@ -33,6 +33,7 @@ const done: Progress = {
   verdict: 'healthy',
   bakeComplete: true,
   isLastStep: true,
+  isDecisionStep: false,
   reasons: [],
 };
 

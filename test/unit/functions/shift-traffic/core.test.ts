@@ -29,6 +29,7 @@ const before: Progress = {
   verdict: 'starting',
   bakeComplete: false,
   isLastStep: false,
+  isDecisionStep: false,
   reasons: [],
 };
 
@@ -66,6 +67,7 @@ describe('shiftTraffic', () => {
       verdict: 'baking',
       bakeComplete: false,
       isLastStep: false,
+      isDecisionStep: false,
       reasons: [],
     });
     expect(await store.latestRelease('flight-delay')).toMatchObject({

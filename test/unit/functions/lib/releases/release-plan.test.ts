@@ -105,7 +105,7 @@ describe('resolveSettings', () => {
 
   it('fails on an unknown strategy, listing the known ones', () => {
     expect(() => resolveSettings('m', { strategy: 'yolo' })).toThrow(
-      'strategy must be one of canary, linear, all-at-once, blue-green, shadow (got "yolo")',
+      'strategy must be one of canary, linear, all-at-once, blue-green, champion-challenger, shadow (got "yolo")',
     );
   });
 
@@ -121,7 +121,7 @@ describe('resolveSettings', () => {
 
   it('checks a long release less often, so its history stays under the Step Functions limit', () => {
     const settings = resolveSettings('m', { strategy: 'linear', bake: '6h' });
-    expect(settings.checkIntervalSeconds).toBe(defaultCheckInterval(6 * 3600, 4));
+    expect(settings.checkIntervalSeconds).toBe(defaultCheckInterval(Array(4).fill(6 * 3600)));
     expect(4 * Math.ceil((6 * 3600) / settings.checkIntervalSeconds)).toBeLessThanOrEqual(2000);
     expect(() => resolveSettings('m', { strategy: 'linear', bake: '6h', checkInterval: '5s' })).toThrow(
       'more than the 2000 one release may make',
