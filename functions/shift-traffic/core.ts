@@ -47,6 +47,9 @@ export async function shiftTraffic(event: unknown, ports: ShiftPorts): Promise<P
   // A `cdk deploy` may have begun during the bake: its CodeDeploy shift owns the alias.
   if (ports.codeDeploy) await assertNoCodeDeployment(ports.codeDeploy);
   const current = await ports.alias.getAlias();
+  // The step starts when the alias is written, not after its read back: a champion/challenger's
+  // window must hold every request the slice served.
+  const now = ports.now();
   if (!sameRouting(current, intent)) {
     if (!sameRouting(current, before))
       throw new ReleaseStateMismatch(
@@ -67,7 +70,6 @@ export async function shiftTraffic(event: unknown, ports: ShiftPorts): Promise<P
         `intended ${describeRouting(intent)}`,
     );
 
-  const now = ports.now();
   const bakeSeconds = bakeSecondsOf(release, next);
   const bakeUntil = new Date(now.getTime() + bakeSeconds * 1000);
   const step = { index: next, percent, startedAt: now.toISOString(), bakeUntil: bakeUntil.toISOString() };

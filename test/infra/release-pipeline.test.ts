@@ -219,6 +219,11 @@ async function harness() {
   const published: Array<{ state: string; Subject?: string; Message: string }> = [];
   /** Runs before the n-th health check (1-based), e.g. to roll back from outside. */
   let beforeCheck: (n: number) => Promise<void> = async () => undefined;
+  /** What DecideChallenger answers (champion/challenger); its input is kept in `decisions`. */
+  let decide: (input: any) => Promise<unknown> = async () => {
+    throw new Error('no decision expected');
+  };
+  const decisions: any[] = [];
   let checks = 0;
   const notify = (state: string) => async (input: any) => {
     published.push({ state, ...input });
@@ -233,6 +238,10 @@ async function harness() {
       clock.advance(i.progress.waitSeconds);
       await beforeCheck(++checks);
       return checkReleaseHealth(i, ports);
+    },
+    DecideChallenger: (i) => {
+      decisions.push(i);
+      return decide(i);
     },
     FinishRelease: (i) => finishRelease(i, ports),
     HandBackAlias: (i) => {
@@ -263,7 +272,7 @@ async function harness() {
     const execution = machine.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: traced as never,
-        waitTimeOverrides: { Bake: 0, WaitOutRegistryCache: 0 },
+        waitTimeOverrides: { Bake: 0, WaitOutRegistryCache: 0, SettleCapture: 0 },
         retryIntervalOverrides: Object.fromEntries(lambdaTasks.map(([n]) => [n, 0])),
       },
       context: {
@@ -289,6 +298,10 @@ async function harness() {
     run,
     onCheck: (f: (n: number) => Promise<void>) => {
       beforeCheck = f;
+    },
+    decisions,
+    onDecide: (f: (input: any) => Promise<unknown>) => {
+      decide = f;
     },
   };
 }
@@ -768,6 +781,130 @@ async function shadowHarness() {
   return { registry, shadows, fn, reports, calls, published, run };
 }
 
+describe('champion/challenger runs', () => {
+  const contest = (over: Record<string, unknown> = {}) =>
+    release({
+      strategy: 'champion-challenger',
+      slice: 20,
+      window: '10m',
+      bake: '60s',
+      settle: '30s',
+      ...over,
+    });
+  const decided = (decision: 'promote' | 'keep', summary: string) => ({
+    decision,
+    reasons: [summary],
+    summary,
+    report: 's3://artifacts/releases/flight-delay/r/decision.json',
+  });
+
+  it('serves the slice for the window, then decides, and moves the rest only on a promote', async () => {
+    const h = await harness();
+    h.onDecide(async (i) => {
+      // As DecideChallenger does: the decision recorded on the release, then returned.
+      const d = decided('promote', 'flight-delay v2 beat champion v1 on auc over its 20% slice');
+      const { model, startedAt, releaseId } = i.release;
+      await h.store.updateRelease(
+        { model, startedAt, releaseId },
+        { decided: { decision: d.decision, summary: d.summary, report: d.report, at: startedAt } },
+      );
+      return d;
+    });
+
+    const { output, failure } = await h.run(contest());
+
+    expect(failure).toBeUndefined();
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.2', '5', '4']);
+    // The decision came once, after the whole window, on the slice step.
+    expect(h.decisions).toHaveLength(1);
+    const asked = h.decisions[0];
+    expect(asked.progress).toMatchObject({
+      stepIndex: 0,
+      percent: 20,
+      isDecisionStep: true,
+      bakeComplete: true,
+    });
+    expect(Date.parse(asked.progress.bakeUntil) - Date.parse(asked.progress.stepStartedAt)).toBe(600_000);
+    expect(asked.release.decision).toMatchObject({ windowSeconds: 600, settleSeconds: 30, metric: 'auc' });
+    // 10 min window and 60 s at 100%, checked every 30 s: 20 + 2 checks.
+    expect(h.health.queries).toHaveLength(22);
+    const order = h.calls.filter((c) => ['ShiftTraffic', 'DecideChallenger', 'FinishRelease'].includes(c));
+    expect(order).toEqual(['ShiftTraffic', 'DecideChallenger', 'ShiftTraffic', 'FinishRelease']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(2);
+    expect(output).toMatchObject({ outcome: 'released', modelVersion: 2 });
+    expect(output?.summary).toContain('champion-challenger on a 20% slice');
+    const audit = await h.registry.listAuditEvents(MODEL);
+    expect(audit.at(-1)?.reason).toContain('beat champion v1 on auc');
+  });
+
+  it('keeps the champion when the challenger did not beat it: the slice back on it, ChallengerNotPromoted', async () => {
+    const h = await harness();
+    const why =
+      'flight-delay v2 did not beat champion v1 on auc over its 20% slice: gain +0.001 less than +0.005';
+    h.onDecide(async () => decided('keep', why));
+
+    const { failure } = await h.run(contest());
+
+    expect(failure?.name).toBe('ChallengerNotPromoted');
+    expect(failure?.message).toContain(why);
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.2', '4']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
+    const record = await h.store.latestRelease(MODEL);
+    expect(record).toMatchObject({ status: 'not-promoted', routing: { version: '4' } });
+    expect(h.published.map((p) => p.Subject)).toEqual([`Release ${MODEL} v2: champion kept`]);
+    expect(JSON.parse(h.published[0]?.Message ?? '{}')).toMatchObject({
+      outcome: 'not-promoted',
+      live: 'v4 100%',
+    });
+    expect((await h.store.getLock(lockTarget(FUNCTION, ALIAS)))?.releasedAt).toBeDefined();
+  });
+
+  it('rolls back during the window on a breach, before any decision', async () => {
+    const h = await harness();
+    h.health.stats = (n, q) => ({
+      champion: healthyStats(q.champion, 400),
+      challenger:
+        n >= 3 ? healthyStats(q.challenger, 100, { functionErrors: 30 }) : healthyStats(q.challenger, 100),
+    });
+
+    const { failure } = await h.run(contest());
+
+    expect(failure?.name).toBe('ReleaseRolledBack');
+    expect(h.decisions).toHaveLength(0);
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.2', '4']);
+  });
+
+  it('rolls back with the error when the decision itself fails', async () => {
+    const h = await harness();
+    h.onDecide(async () => {
+      const err = new Error('AccessDenied reading ground-truth/');
+      err.name = 'AccessDenied';
+      throw err;
+    });
+
+    const { failure } = await h.run(contest());
+
+    expect(failure?.name).toBe('AccessDenied');
+    expect(weightsOf(h.alias)).toEqual(['4:5@0.2', '4']);
+    expect((await h.registry.getProductionVersion(MODEL))?.version).toBe(1);
+  });
+
+  it('refuses a model without a Production version: there is no champion to compare with', async () => {
+    const h = await harness();
+    await h.registry.registerVersion({
+      ...(await h.registry.getVersion(MODEL, 2))!,
+      model: 'fresh',
+      version: 1,
+    });
+
+    const { failure } = await h.run(contest({ model: 'fresh', version: 1 }));
+
+    expect(failure?.name).toBe('ReleaseRefused');
+    expect(failure?.message).toContain('needs a champion');
+    expect(h.alias.updates).toEqual([]);
+  });
+});
+
 describe('shadow runs', () => {
   const shadowRelease = (over: Record<string, unknown> = {}) => ({
     model: MODEL,
@@ -1061,6 +1198,21 @@ describe('release grants', () => {
       [['lambda:InvokeFunction'], [versionsArn]],
     ]);
   });
+  it('lets DecideChallenger read capture and ground truth, write decision reports, and touch no alias', () => {
+    const grants = grantsOf(roles.DecideChallenger, 's3');
+    const text = JSON.stringify(grants);
+    expect(grants.map(([actions]) => actions)).toEqual(
+      expect.arrayContaining([['s3:GetObject'], ['s3:ListBucket'], ['s3:PutObject']]),
+    );
+    for (const prefix of ['capture/', 'ground-truth/', 'releases/']) expect(text).toContain(prefix);
+    const puts = grants.filter(([actions]) => (actions as string[]).includes('s3:PutObject'));
+    expect(JSON.stringify(puts)).toContain('releases/*');
+    expect(JSON.stringify(puts)).not.toContain('capture/');
+    expect(grantsOf(roles.DecideChallenger, 'lambda')).toEqual([]);
+    const variables = resources[functionIds.DecideChallenger]?.Properties.Environment.Variables;
+    expect(Object.keys(variables)).toEqual(expect.arrayContaining(['DATA_BUCKET', 'ARTIFACTS_BUCKET']));
+    expect(resources[functionIds.DecideChallenger]?.Properties.MemorySize).toBe(3008);
+  });
 });
 
 /** One access-log bucket per stack for the stores the pipeline reads and writes. */
@@ -1121,6 +1273,27 @@ describe('ReleasePipeline props', () => {
       thresholds: { maxMeanScoreShift: 0.05 },
     });
     expect(pipeline.alarmNames).toEqual(['S-A']);
+  });
+
+  it("carries the champion/challenger decision settings and the capture's settle time into the policy", () => {
+    const pipeline = build({
+      defaults: { decision: { window: Duration.hours(6), metric: 'log-loss' } },
+      models: { 'flight-delay': { decision: { minGain: 0.01 } } },
+      captureSettle: Duration.seconds(90),
+    });
+    const env = pipeline.functions.StartRelease?.node.defaultChild as lambda.CfnFunction;
+    const variables = Stack.of(pipeline).resolve(env.environment) as { variables: Record<string, string> };
+
+    expect(JSON.parse(variables.variables.RELEASE_POLICY ?? '')).toMatchObject({
+      defaults: { decision: { windowSeconds: 21_600, metric: 'log-loss', settleSeconds: 90 } },
+      models: { 'flight-delay': { decision: { minGain: 0.01 } } },
+    });
+  });
+
+  it('fails when a decision setting is out of range, naming it', () => {
+    expect(() => build({ defaults: { decision: { window: Duration.days(8) } } })).toThrow(
+      /ReleasePipeline: defaults\.decision\.windowSeconds/,
+    );
   });
 
   it('tells FinishRelease the registry cache TTL it is given', () => {
