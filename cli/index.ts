@@ -9,6 +9,7 @@ import { releaseStatusCommand } from './commands/release-status.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runsCommand } from './commands/runs.ts';
 import { scoreCommand } from './commands/score.ts';
+import { trafficCommand } from './commands/traffic.ts';
 import { trainCommand } from './commands/train.ts';
 import { resolveTarget } from './target.ts';
 
@@ -38,6 +39,9 @@ const USAGE = `usage: mlops <command> [options]
   drift simulate [--shift covariate|label|concept|none] [--rows 3000] [--windows 2] [--labelled-rows 9000] [--seed 1]
                                                            replay shifted flights through the API, check each window,
                                                            and follow the retraining the alarm starts to its decision
+  traffic <model> [--shift none|covariate|label|concept] [--rows 3000] [--batch 20] [--concurrency 4] [--outcomes]
+                                                           send seed flights through the API as clients would; with
+                                                           --outcomes, drop their outcomes as ground truth afterwards
   replay <model> <challenger-version> [--window 24h] [--limit 1000]
                                                            score the window's captured requests again with a challenger,
                                                            offline, and print the shadow comparison report
@@ -92,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'string' },
       'key-column': { type: 'string' },
       state: { type: 'string' },
-      shift: { type: 'string', default: 'covariate' },
+      shift: { type: 'string' },
       rows: { type: 'string', default: '3000' },
       windows: { type: 'string', default: '2' },
       'labelled-rows': { type: 'string', default: '9000' },
@@ -108,6 +112,9 @@ async function main(argv: string[]): Promise<number> {
       'check-interval': { type: 'string' },
       settle: { type: 'string' },
       slice: { type: 'string' },
+      batch: { type: 'string' },
+      concurrency: { type: 'string' },
+      outcomes: { type: 'boolean', default: false },
       metric: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -177,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
         });
       if (rest[0] === 'simulate')
         return driftSimulateCommand(target, {
-          shift: values.shift,
+          shift: values.shift ?? 'covariate',
           model: values.model ?? 'flight-delay',
           rows: Number(values.rows),
           windows: Number(values.windows),
@@ -186,6 +193,17 @@ async function main(argv: string[]): Promise<number> {
           json: values.json,
         });
       throw new Error('usage: mlops drift check|simulate [options]');
+    case 'traffic':
+      return trafficCommand(target, {
+        model: rest[0],
+        shift: values.shift,
+        rows: Number(values.rows),
+        batch: Number(values.batch ?? '20'),
+        concurrency: Number(values.concurrency ?? '4'),
+        seed: Number(values.seed),
+        outcomes: values.outcomes,
+        json: values.json,
+      });
     case 'replay':
       return replayCommand(target, {
         model: rest[0],

@@ -2,9 +2,6 @@
 // shifted traffic through the prediction API and watch the loop close: capture → drift check →
 // alarm → retraining → decision. The same S3, Lambda, Step Functions and CloudWatch calls work
 // against the local platform and AWS (where capture takes the delivery stream's minute to land).
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -26,9 +23,9 @@ import {
   retrainingExecutionName,
 } from '../../functions/lib/retraining/retraining-request.ts';
 import { compactTime, groundTruthPartitionPrefix, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
+import { seedFlights, sendInstances } from '../api-traffic.ts';
 import {
   distinctShiftedFlights,
-  type FlightRecord,
   instanceOf,
   SHIFT_DESCRIPTIONS,
   SHIFT_KINDS,
@@ -112,43 +109,6 @@ export interface DriftSimulateArgs {
   readonly labelledRows: number;
   readonly seed: number;
   readonly json: boolean;
-}
-
-/** The seed dataset, as `npm start` trains on it. */
-function seedFlights(): FlightRecord[] {
-  const entry = createRequire(import.meta.url).resolve('vega-datasets');
-  return JSON.parse(
-    readFileSync(join(dirname(entry), '..', 'data', 'flights-20k.json'), 'utf8'),
-  ) as FlightRecord[];
-}
-
-/** POST the instances in requests of `batch`, a few at a time; the request ids of the answers. */
-async function replay(
-  target: Target,
-  model: string,
-  instances: readonly unknown[],
-  batch = 100,
-  concurrency = 4,
-): Promise<{ requestIds: string[]; failures: string[] }> {
-  const requestIds: string[] = [];
-  const failures: string[] = [];
-  const chunks: unknown[][] = [];
-  for (let i = 0; i < instances.length; i += batch) chunks.push(instances.slice(i, i + batch));
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < chunks.length; i = next++) {
-      const res = await fetch(`${target.apiUrl}models/${model}/predict`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': target.apiKey },
-        body: JSON.stringify({ instances: chunks[i] }),
-      });
-      const body = (await res.json()) as { requestId?: string; error?: { message?: string } };
-      if (res.status === 200 && body.requestId) requestIds.push(body.requestId);
-      else failures.push(`${res.status} ${body.error?.message ?? ''}`.trim());
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
-  return { requestIds, failures };
 }
 
 /** Wait until `expected` capture records of the window are in S3 (or the wait limit passes). */
@@ -297,7 +257,7 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
   let windowStart = new Date();
   const captureWaitMs = target.kind === 'local' ? 30_000 : 5 * 60_000;
   for (let w = 0; w < args.windows; w++) {
-    const sent = await replay(target, args.model, traffic.slice(w * args.rows, (w + 1) * args.rows));
+    const sent = await sendInstances(target, args.model, traffic.slice(w * args.rows, (w + 1) * args.rows));
     // The window closes after the last answer: every record of it is inside [start, end).
     await sleep(5);
     const windowEnd = new Date();
