@@ -7,6 +7,7 @@
 // under it than under the champion by more than ε. Pure: settings, joined samples and verdicts.
 import * as z from 'zod';
 import { InvalidRequest } from '../errors.ts';
+import type { SkippedGateCheck } from '../evaluation/classifier-evaluation.ts';
 import {
   type ComparisonCheck,
   evaluateOnHoldout,
@@ -217,11 +218,12 @@ export function decideChampionChallenger(input: {
   readonly policy: DecisionPolicy;
 }): DecisionVerdict {
   const { policy } = input;
+  // An arm without a labelled prediction has no metrics at all (and is too short to judge).
   const champion = evaluateArm(input.champion);
   const challenger = evaluateArm(input.challenger);
   const results = {
-    champion: armResult(input.champion, champion.evaluation, policy.metric),
-    challenger: armResult(input.challenger, challenger.evaluation, policy.metric),
+    champion: armResult(input.champion, champion, policy.metric),
+    challenger: armResult(input.challenger, challenger, policy.metric),
   };
   const base = { metric: policy.metric, ...results };
   const who = `challenger v${results.challenger.modelVersion} vs champion v${results.champion.modelVersion}`;
@@ -253,6 +255,7 @@ export function decideChampionChallenger(input: {
     policy.metric === 'auc'
       ? aucGain(results.champion, results.challenger)
       : logLossGain(input.champion.rows, input.challenger.rows);
+  if (!champion || !challenger) throw new Error('unreachable: both arms have labelled predictions');
   if (!estimate)
     return keep([
       `${who}: live ${name} is undefined on an arm holding one class only (champion ${results.champion.positives} positive of ${results.champion.labelled}, challenger ${results.challenger.positives} of ${results.challenger.labelled})`,
@@ -281,11 +284,16 @@ export function decideChampionChallenger(input: {
   };
   const significant = lowerBound > 0;
   const noise = `the gain's ${Math.round(policy.confidence * 100)}% lower bound is ${signed(lowerBound)} (standard error ${f(estimate.standardError)}, ${results.champion.labelled} and ${results.challenger.labelled} labelled predictions)`;
-  const subgroups = subgroupLossChecks(
-    champion.evaluation,
-    challenger.evaluation,
-    { maxSubgroupAucLoss: policy.maxSubgroupAucLoss, minSubgroupRows: policy.minSubgroupRows },
-    'labelled',
+  const subgroups = beyondNoise(
+    subgroupLossChecks(
+      champion,
+      challenger,
+      { maxSubgroupAucLoss: policy.maxSubgroupAucLoss, minSubgroupRows: policy.minSubgroupRows },
+      'labelled',
+    ),
+    champion,
+    challenger,
+    z,
   );
   const checks = [gainCheck, ...subgroups.checks];
   const failed = [
@@ -301,7 +309,7 @@ export function decideChampionChallenger(input: {
       gainCheck.message,
       `beyond noise: ${noise}`,
       gated > 0
-        ? `no subgroup lost more than ${f(policy.maxSubgroupAucLoss)} AUC against the champion (${gated} gated)`
+        ? `no subgroup lost more than ${f(policy.maxSubgroupAucLoss)} AUC against the champion beyond noise (${gated} gated)`
         : 'no subgroup had enough labelled predictions with both classes in both arms to gate on',
     ],
     ...base,
@@ -311,31 +319,73 @@ export function decideChampionChallenger(input: {
   };
 }
 
-function evaluateArm(arm: ArmSample): { evaluation: HoldoutEvaluation } {
+/**
+ * The subgroup gate on two different samples: a subgroup's AUC in one arm and the other differ by
+ * noise alone (with a dozen subgroups of a few hundred rows, some always "lose" 0.02), so a loss
+ * beyond ε fails only when it is also confident — the difference's upper bound at the policy's
+ * confidence below zero. A loss within the noise passes and says so.
+ */
+function beyondNoise(
+  gate: { checks: ComparisonCheck[]; skipped: SkippedGateCheck[] },
+  champion: HoldoutEvaluation,
+  challenger: HoldoutEvaluation,
+  z: number,
+): { checks: ComparisonCheck[]; skipped: SkippedGateCheck[] } {
+  const group = (e: HoldoutEvaluation, subject: string) => {
+    const [column, ...rest] = subject.split('=');
+    const value = rest.join('=');
+    return e.subgroups.find((b) => b.column === column)?.groups.find((g) => g.value === value);
+  };
+  const checks = gate.checks.map((check) => {
+    if (check.passed || check.difference === null || check.champion === null || check.challenger === null)
+      return check;
+    const before = group(champion, check.subject);
+    const after = group(challenger, check.subject);
+    if (!before || !after) return check;
+    const se = Math.sqrt(
+      aucVariance(check.champion, before.positives, before.rows - before.positives) +
+        aucVariance(check.challenger, after.positives, after.rows - after.positives),
+    );
+    const upper = check.difference + z * se;
+    if (upper < 0)
+      return { ...check, message: `${check.message}, beyond noise (upper bound ${signed(upper)})` };
+    return {
+      ...check,
+      passed: true,
+      message: `${check.message} — but within noise (upper bound ${signed(upper)}, standard error ${f(se)}): not held against it`,
+    };
+  });
+  return { checks, skipped: gate.skipped };
+}
+
+/** The arm's metrics, overall and per subgroup; undefined without a labelled prediction. */
+function evaluateArm(arm: ArmSample): HoldoutEvaluation | undefined {
+  if (arm.rows.length === 0) return undefined;
   const columns = new Set(arm.rows.flatMap((r) => Object.keys(r.subgroups)));
   const subgroups = Object.fromEntries(
     [...columns].sort().map((c) => [c, arm.rows.map((r) => r.subgroups[c] ?? '(none)')]),
   );
-  return {
-    // AUC and log loss need no threshold; 0.5 only fills the threshold-based figures nobody reads here.
-    evaluation: evaluateOnHoldout(
-      { version: arm.modelVersion, threshold: 0.5, scores: arm.rows.map((r) => r.score) },
-      arm.rows.map((r) => r.label),
-      subgroups,
-    ),
-  };
+  // AUC and log loss need no threshold; 0.5 only fills the threshold-based figures nobody reads here.
+  return evaluateOnHoldout(
+    { version: arm.modelVersion, threshold: 0.5, scores: arm.rows.map((r) => r.score) },
+    arm.rows.map((r) => r.label),
+    subgroups,
+  );
 }
 
-function armResult(arm: ArmSample, evaluation: HoldoutEvaluation, metric: DecisionMetric): ArmResult {
-  const positives = arm.rows.reduce((n, r) => n + r.label, 0);
-  const auc = arm.rows.length > 0 ? evaluation.overall.auc : null;
-  const logLoss = arm.rows.length > 0 ? evaluation.overall.logLoss : null;
+function armResult(
+  arm: ArmSample,
+  evaluation: HoldoutEvaluation | undefined,
+  metric: DecisionMetric,
+): ArmResult {
+  const auc = evaluation?.overall.auc ?? null;
+  const logLoss = evaluation?.overall.logLoss ?? null;
   return {
     modelVersion: arm.modelVersion,
     functionVersion: arm.functionVersion,
     captured: arm.captured,
     labelled: arm.rows.length,
-    positives,
+    positives: arm.rows.reduce((n, r) => n + r.label, 0),
     auc,
     logLoss,
     metric: metric === 'auc' ? auc : logLoss,

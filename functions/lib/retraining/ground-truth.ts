@@ -186,7 +186,8 @@ export interface GatheredGroundTruth {
 
 /**
  * Every data object of the model's `dt` partitions, read and validated, each record once; files
- * that cannot be read as rows are skipped with the reason, objects deleted since listing ignored.
+ * that cannot be read as rows are skipped with the reason, objects deleted since listing ignored,
+ * and any other read error thrown (a retry then reads the same files).
  */
 export async function gatherGroundTruth(
   model: string,
@@ -200,11 +201,19 @@ export async function gatherGroundTruth(
   for (const dt of partitions) {
     const keys = (await objects.listKeys(groundTruthPartitionPrefix(model, dt))).filter(isDataObject);
     for (const key of keys) {
-      let raw: unknown[];
+      let bytes: Uint8Array;
       try {
-        raw = readGroundTruthFile(key, await objects.read(key), recipe);
+        bytes = await objects.read(key);
       } catch (err) {
         if ((err as Error).name === 'NoSuchKey') continue; // deleted since it was listed
+        // Anything else (throttling, a network fault, access) is thrown for the step to retry:
+        // a file skipped for a passing fault would change the rows, and so the decision.
+        throw err;
+      }
+      let raw: unknown[];
+      try {
+        raw = readGroundTruthFile(key, bytes, recipe);
+      } catch (err) {
         skipped.push({ key, reason: (err as Error).message });
         continue;
       }

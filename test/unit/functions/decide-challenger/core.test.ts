@@ -9,7 +9,11 @@ import { seededRandom } from '../../../../functions/lib/random.ts';
 import { DEFAULT_DECISION_POLICY } from '../../../../functions/lib/releases/champion-challenger.ts';
 import type { DynamoDbReleaseStore } from '../../../../functions/lib/releases/dynamodb-release-store.ts';
 import { lockTarget } from '../../../../functions/lib/releases/release-record.ts';
-import { keyOf, type Progress, type ReleaseContext } from '../../../../functions/lib/releases/release-state.ts';
+import {
+  keyOf,
+  type Progress,
+  type ReleaseContext,
+} from '../../../../functions/lib/releases/release-state.ts';
 import type { GroundTruthObjects } from '../../../../functions/lib/retraining/ground-truth.ts';
 import { startTestDynamoDb, type TestDynamoDb } from '../../../support/local-dynamodb.ts';
 import { type MemoryObjectStore, memoryObjectStore } from '../../../support/memory-object-store.ts';
@@ -107,13 +111,21 @@ function captureWindow(captures: MemoryCaptureObjects): void {
       score: label(i) === 1 ? 0.4 + 0.5 * random() : 0.05 + 0.5 * random(),
     }),
   );
-  const hour = (records: CaptureRecord[], h: '08' | '09') => records.filter((r) => r.time.slice(11, 13) === h);
+  const hour = (records: CaptureRecord[], h: '08' | '09') =>
+    records.filter((r) => r.time.slice(11, 13) === h);
   captures.put('champion-08', hour(champion, '08'));
   captures.put('champion-09', hour(champion, '09'), false);
   captures.put('challenger-08', hour(challenger, '08'));
   captures.put('challenger-09', hour(challenger, '09'));
   captures.put('noise-08', [
-    captureRecord({ requestId: 'shadow', time: at(5), functionVersion: '5', version: 2, role: 'shadow', input: served(0) }),
+    captureRecord({
+      requestId: 'shadow',
+      time: at(5),
+      functionVersion: '5',
+      version: 2,
+      role: 'shadow',
+      input: served(0),
+    }),
     captureRecord({ requestId: 'older', time: at(6), functionVersion: '3', version: 1, input: served(1) }),
     captureRecord({ requestId: 'unpinned', time: at(7), functionVersion: '5', version: 1, input: served(2) }),
     captureRecord({ requestId: 'churn', time: at(8), model: 'churn', input: served(3) }),
@@ -126,7 +138,10 @@ function captureWindow(captures: MemoryCaptureObjects): void {
 
 /** Outcomes for `champion` and `challenger` flights, flight 170 labelled both ways, and the early and late ones. */
 function groundTruth(truth: MemoryGroundTruth, champion: number[], challenger: number[]): void {
-  truth.put(`${GT}/dt=2026-11-26/part-0.jsonl`, champion.map((i) => truthRow(i)));
+  truth.put(
+    `${GT}/dt=2026-11-26/part-0.jsonl`,
+    champion.map((i) => truthRow(i)),
+  );
   truth.put(`${GT}/dt=2026-11-27/part-0.jsonl`, [
     ...challenger.map((i) => truthRow(i)),
     truthRow(170, 45),
@@ -208,7 +223,9 @@ describe('decideChallenger', () => {
 
     expect(result.decision).toBe('promote');
     expect(result.report).toBe(`s3://artifacts/${REPORT_KEY}`);
-    expect(result.summary).toBe(`flight-delay v2 beat champion v1 on auc over its 10% slice: ${result.reasons[0]}`);
+    expect(result.summary).toBe(
+      `flight-delay v2 beat champion v1 on auc over its 10% slice: ${result.reasons[0]}`,
+    );
     expect(result.reasons[1]).toMatch(/^beyond noise: .*100 and 50 labelled predictions/);
     const report = readReport();
     expect(report).toMatchObject({
@@ -275,12 +292,18 @@ describe('decideChallenger', () => {
 
     expect(result.decision).toBe('keep');
     expect(result.reasons).toHaveLength(1);
-    expect(result.reasons[0]).toContain('too few labelled predictions to judge — challenger 10 of 60 captured');
+    expect(result.reasons[0]).toContain(
+      'too few labelled predictions to judge — challenger 10 of 60 captured',
+    );
     expect(result.reasons[0]).toContain('at least 40 per arm are needed');
     expect(result.summary).toBe(
       `flight-delay v2 did not beat champion v1 on auc over its 10% slice: ${result.reasons[0]}`,
     );
-    expect(readReport()).toMatchObject({ decision: 'keep', gain: null, challenger: { labelled: 10, captured: 60 } });
+    expect(readReport()).toMatchObject({
+      decision: 'keep',
+      gain: null,
+      challenger: { labelled: 10, captured: 60 },
+    });
     expect((await store.getRelease(keyOf(RELEASE)))?.decided).toMatchObject({ decision: 'keep' });
   });
 
@@ -316,7 +339,9 @@ describe('decideChallenger', () => {
   });
 
   it('refuses an input that is not a release step', async () => {
-    await expect(decideChallenger({ release: RELEASE }, ports)).rejects.toMatchObject({ name: 'InvalidRequest' });
+    await expect(decideChallenger({ release: RELEASE }, ports)).rejects.toMatchObject({
+      name: 'InvalidRequest',
+    });
   });
 
   it('refuses to decide once the release no longer holds the lock, writing nothing', async () => {

@@ -2,6 +2,7 @@
 // `mlops rollback` refuses.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AliasChanged } from '../../../../functions/lib/releases/alias-routing.ts';
+import { DEFAULT_DECISION_POLICY } from '../../../../functions/lib/releases/champion-challenger.ts';
 import { lockTarget } from '../../../../functions/lib/releases/release-record.ts';
 import { rollbackRelease } from '../../../../functions/rollback-release/core.ts';
 import { startTestDynamoDb, type TestDynamoDb } from '../../../support/local-dynamodb.ts';
@@ -129,6 +130,59 @@ describe('automatic rollback', () => {
       message: `after the rollback ${FUNCTION}:${ALIAS} routes v4 75% + v5 25%, intended v4 100%`,
     });
     expect((await store.getRelease(release))?.status).toBe('rollback-failed');
+    expect((await store.getLock(LOCK))?.releasedAt).toBeDefined();
+  });
+
+  it('puts the slice back on the champion when a champion/challenger decision kept it: not promoted', async () => {
+    const { alias, registry, store, ports, automatic, release } = await setup();
+    alias.setRouting({ version: '4', additional: { version: '5', weight: 0.1 } });
+    const decision = {
+      decision: 'keep',
+      reasons: [
+        'challenger v2 vs champion v1: live AUC 0.701 vs 0.703, a gain of −0.002, less than the +0.005 required',
+      ],
+      summary: 'flight-delay v2 did not beat champion v1 on auc over its 10% slice',
+      report: `s3://artifacts/releases/flight-delay/${release.releaseId}/decision.json`,
+    };
+
+    const outcome = await rollbackRelease(
+      automatic({
+        release: {
+          ...release,
+          strategy: 'champion-challenger',
+          plan: [10, 100],
+          decision: DEFAULT_DECISION_POLICY,
+        },
+        progress: {
+          stepIndex: 0,
+          percent: 10,
+          waitSeconds: 0,
+          checks: 120,
+          verdict: 'healthy',
+          bakeComplete: true,
+          isLastStep: false,
+          isDecisionStep: true,
+          reasons: [],
+        },
+        decision,
+      }),
+      ports,
+    );
+
+    expect(outcome).toMatchObject({
+      outcome: 'not-promoted',
+      error: 'ChallengerNotPromoted',
+      routing: { version: '4' },
+    });
+    expect(outcome.summary).toContain(decision.summary);
+    expect(outcome.summary).toContain(`(report: ${decision.report})`);
+    expect(alias.routing).toEqual({ version: '4' });
+    expect((await registry.getProductionVersion('flight-delay'))?.version).toBe(1);
+    expect(await store.getRelease(release)).toMatchObject({
+      status: 'not-promoted',
+      routing: { version: '4' },
+      reason: expect.stringContaining(decision.summary),
+    });
     expect((await store.getLock(LOCK))?.releasedAt).toBeDefined();
   });
 });

@@ -246,7 +246,9 @@ describe('decideChampionChallenger', () => {
     expect(verdict.reasons[0]).toContain(`a gain of +${gain.toFixed(3)}, at least the +0.005 required`);
     expect(verdict.reasons[1]).toMatch(/^beyond noise: the gain's 95% lower bound is \+0\.\d{3}/);
     expect(verdict.reasons[1]).toContain('2000 and 2000 labelled predictions');
-    expect(verdict.reasons[2]).toBe('no subgroup lost more than 0.020 AUC against the champion (2 gated)');
+    expect(verdict.reasons[2]).toBe(
+      'no subgroup lost more than 0.020 AUC against the champion beyond noise (2 gated)',
+    );
     expect(verdict.checks.map((c) => [c.gate, c.subject, c.passed])).toEqual([
       ['auc-gain', 'overall', true],
       ['subgroup-auc-loss', 'origin_region=east', true],
@@ -272,7 +274,10 @@ describe('decideChampionChallenger', () => {
   });
 
   it('keeps the champion when both arms score alike: the gain is not distinguishable from noise', () => {
-    const verdict = decide(shiftedRows(2000, 5, () => 0.4), shiftedRows(2000, 6, () => 0.4));
+    const verdict = decide(
+      shiftedRows(2000, 5, () => 0.4),
+      shiftedRows(2000, 6, () => 0.4),
+    );
 
     expect(verdict.decision).toBe('keep');
     expect(verdict.reasons.length).toBeGreaterThan(0);
@@ -295,13 +300,18 @@ describe('decideChampionChallenger', () => {
   });
 
   it('keeps the champion when an arm has too few labelled predictions, naming the arm and the minimum', () => {
-    const verdict = decide(shiftedRows(2000, 8, () => 0.2), shiftedRows(150, 9, () => 0.9));
+    const verdict = decide(
+      shiftedRows(2000, 8, () => 0.2),
+      shiftedRows(150, 9, () => 0.9),
+    );
 
     expect(verdict.decision).toBe('keep');
     expect(verdict.gain).toBeNull();
     expect(verdict.lowerBound).toBeNull();
     expect(verdict.reasons).toHaveLength(1);
-    expect(verdict.reasons[0]).toContain('too few labelled predictions to judge — challenger 150 of 1500 captured');
+    expect(verdict.reasons[0]).toContain(
+      'too few labelled predictions to judge — challenger 150 of 1500 captured',
+    );
     expect(verdict.reasons[0]).toContain('at least 200 per arm are needed');
     expect(verdict.reasons[0]).not.toContain('champion 2000');
     expect(verdict.challenger).toMatchObject({ labelled: 150, captured: 1500 });
@@ -310,7 +320,10 @@ describe('decideChampionChallenger', () => {
   it('keeps the champion, naming the arm, when an arm has no labelled prediction at all', () => {
     const verdict = decideChampionChallenger({
       model: 'flight-delay',
-      champion: arm('champion', shiftedRows(300, 10, () => 0.2)),
+      champion: arm(
+        'champion',
+        shiftedRows(300, 10, () => 0.2),
+      ),
       challenger: arm('challenger', [], 40),
       policy: DEFAULT_DECISION_POLICY,
     });
@@ -333,18 +346,46 @@ describe('decideChampionChallenger', () => {
     expect(verdict.lowerBound).toBeGreaterThan(0);
     expect(verdict.reasons).toHaveLength(1);
     expect(verdict.reasons[0]).toMatch(
-      /^subgroup origin_region=west: challenger AUC 0\.7\d\d vs champion 0\.8\d\d, −0\.0\d\d, a loss of more than the 0\.020 allowed$/,
+      /^subgroup origin_region=west: challenger AUC 0\.7\d\d vs champion 0\.8\d\d, −0\.0\d\d, a loss of more than the 0\.020 allowed, beyond noise \(upper bound −0\.0\d\d\)$/,
     );
     const west = verdict.checks.find((c) => c.subject === 'origin_region=west');
     const westRows = (rows: ArmRow[]) => rows.filter((r) => r.subgroups.origin_region === 'west');
-    expect(west?.difference).toBeCloseTo(pairwiseAuc(westRows(challenger)) - pairwiseAuc(westRows(champion)), 10);
+    expect(west?.difference).toBeCloseTo(
+      pairwiseAuc(westRows(challenger)) - pairwiseAuc(westRows(champion)),
+      10,
+    );
     expect(verdict.checks.find((c) => c.subject === 'origin_region=east')?.passed).toBe(true);
   });
 
-  it('reports subgroups with too few rows instead of gating on them', () => {
-    const verdict = decide(shiftedRows(2000, 13, () => 0.2, region), shiftedRows(2000, 14, () => 0.6, region), {
-      minSubgroupRows: 1500,
+  it('does not hold against the challenger a subgroup loss beyond ε that is within the noise of two samples', () => {
+    // Same strength in both arms of the west (true AUC equal), few rows there: whatever the
+    // sampled difference, its upper bound at 95% is above zero unless the arms truly differ.
+    const champion = shiftedRows(1000, 31, (i) => (i % 2 === 0 ? 0.3 : 0.4), region);
+    const challenger = shiftedRows(1000, 32, (i) => (i % 2 === 0 ? 0.9 : 0.4), region);
+    const west = (rows: ArmRow[]) => rows.filter((r) => r.subgroups.origin_region === 'west');
+    const sampled = pairwiseAuc(west(challenger)) - pairwiseAuc(west(champion));
+
+    const verdict = decide(champion, challenger, {
+      minSubgroupRows: 200,
+      maxSubgroupAucLoss: Math.max(0, -sampled - 0.001),
     });
+
+    const check = verdict.checks.find((c) => c.subject === 'origin_region=west');
+    expect(check?.difference).toBeCloseTo(sampled, 10);
+    expect(sampled).toBeLessThan(0);
+    expect(check?.message, JSON.stringify(check)).toContain('but within noise');
+    expect(check?.passed).toBe(true);
+    expect(verdict.decision).toBe('promote');
+  });
+
+  it('reports subgroups with too few rows instead of gating on them', () => {
+    const verdict = decide(
+      shiftedRows(2000, 13, () => 0.2, region),
+      shiftedRows(2000, 14, () => 0.6, region),
+      {
+        minSubgroupRows: 1500,
+      },
+    );
 
     expect(verdict.decision).toBe('promote');
     expect(verdict.checks.map((c) => c.gate)).toEqual(['auc-gain']);
@@ -399,7 +440,10 @@ describe('decideChampionChallenger', () => {
   it('keeps the champion when an arm holds one class only: its AUC is undefined', () => {
     const negativesOnly = shiftedRows(300, 31, () => 0.5).map((r) => ({ ...r, label: 0 as const }));
 
-    const verdict = decide(negativesOnly, shiftedRows(300, 32, () => 0.6));
+    const verdict = decide(
+      negativesOnly,
+      shiftedRows(300, 32, () => 0.6),
+    );
 
     expect(verdict.decision).toBe('keep');
     expect(verdict.champion.auc).toBeNull();

@@ -143,7 +143,13 @@ describe('champion-challenger settings', () => {
   });
 
   it('takes the slice, window, metric and settle of the request', () => {
-    const settings = resolveSettings('m', { ...cc, slice: '20%', window: '6h', metric: 'log-loss', settle: '5m' });
+    const settings = resolveSettings('m', {
+      ...cc,
+      slice: '20%',
+      window: '6h',
+      metric: 'log-loss',
+      settle: '5m',
+    });
 
     expect(settings.plan).toEqual([20, 100]);
     expect(settings.decision).toEqual({
@@ -193,7 +199,10 @@ describe('champion-challenger settings', () => {
   it('is chosen by the policy as well as by the request', () => {
     const policy = ReleasePolicy.parse({ models: { m: { strategy: 'champion-challenger' } } });
 
-    expect(resolveSettings('m', {}, policy)).toMatchObject({ strategy: 'champion-challenger', plan: [10, 100] });
+    expect(resolveSettings('m', {}, policy)).toMatchObject({
+      strategy: 'champion-challenger',
+      plan: [10, 100],
+    });
     expect(resolveSettings('other', {}, policy).decision).toBeUndefined();
   });
 
@@ -207,7 +216,9 @@ describe('champion-challenger settings', () => {
     expect(() => resolveSettings('m', { ...cc, slice: '100' })).toThrow(
       'the slice must leave the champion some traffic',
     );
-    expect(() => resolveSettings('m', { ...cc, slice: 0 })).toThrow('the slice must send the challenger some traffic');
+    expect(() => resolveSettings('m', { ...cc, slice: 0 })).toThrow(
+      'the slice must send the challenger some traffic',
+    );
   });
 
   it('refuses --slice, --window and --metric for a canary, naming each', () => {
@@ -251,11 +262,13 @@ describe('champion-challenger settings', () => {
     );
   });
 
-  it("fails to parse a policy whose champion-challenger plan is not [slice, 100]", () => {
-    expect(ReleasePolicy.safeParse({ defaults: { plans: { 'champion-challenger': [10, 50] } } }).success).toBe(
-      false,
-    );
-    const ramp = ReleasePolicy.safeParse({ models: { m: { plans: { 'champion-challenger': [10, 50, 100] } } } });
+  it('fails to parse a policy whose champion-challenger plan is not [slice, 100]', () => {
+    expect(
+      ReleasePolicy.safeParse({ defaults: { plans: { 'champion-challenger': [10, 50] } } }).success,
+    ).toBe(false);
+    const ramp = ReleasePolicy.safeParse({
+      models: { m: { plans: { 'champion-challenger': [10, 50, 100] } } },
+    });
     expect(ramp.success).toBe(false);
     expect(ramp.error?.issues).toEqual([
       expect.objectContaining({

@@ -2,7 +2,10 @@
 // GroundTruthObjects port, with files it cannot read skipped and named, and each record kept once.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { type GroundTruthObjects, gatherGroundTruth } from '../../../../../functions/lib/retraining/ground-truth.ts';
+import {
+  type GroundTruthObjects,
+  gatherGroundTruth,
+} from '../../../../../functions/lib/retraining/ground-truth.ts';
 import { recipeFor } from '../../../../../functions/lib/training/recipes.ts';
 
 const recipe = recipeFor('flights-v1');
@@ -25,7 +28,8 @@ class MemoryGroundTruth implements GroundTruthObjects {
   async read(key: string): Promise<Uint8Array> {
     this.reads.push(key);
     const body = this.objects.get(key);
-    if (!body) throw Object.assign(new Error(`The specified key does not exist: ${key}`), { name: 'NoSuchKey' });
+    if (!body)
+      throw Object.assign(new Error(`The specified key does not exist: ${key}`), { name: 'NoSuchKey' });
     return body;
   }
 }
@@ -43,7 +47,9 @@ function bucket(): MemoryGroundTruth {
   // The same SFO flight again, spelled in CSV with a lower-case origin: one record.
   objects.put(
     `${PREFIX}/dt=2026-11-27/late.csv.gz`,
-    gzipSync('date,delay,distance,origin,destination\n2001/01/14 21:55,45,1200,sfo,LAX\n2001/01/16 12:30,20,1019,DEN,ORD\n'),
+    gzipSync(
+      'date,delay,distance,origin,destination\n2001/01/14 21:55,45,1200,sfo,LAX\n2001/01/16 12:30,20,1019,DEN,ORD\n',
+    ),
   );
   objects.put(`${PREFIX}/dt=2026-11-27/notes.txt`, 'labels for the 27th');
   objects.put(`${PREFIX}/dt=2026-11-27/broken.jsonl`, '{"date": ');
@@ -82,14 +88,21 @@ describe('gatherGroundTruth', () => {
     await gatherGroundTruth('flight-delay', ['2026-11-26', '2026-11-27'], recipe, objects);
 
     expect(objects.reads.filter((k) => /\/[_.][^/]*$/.test(k))).toEqual([]);
-    expect(objects.reads.every((k) => k.startsWith(`${PREFIX}/dt=2026-11-26/`) || k.startsWith(`${PREFIX}/dt=2026-11-27/`))).toBe(true);
+    expect(
+      objects.reads.every(
+        (k) => k.startsWith(`${PREFIX}/dt=2026-11-26/`) || k.startsWith(`${PREFIX}/dt=2026-11-27/`),
+      ),
+    ).toBe(true);
   });
 
   it('skips files it cannot read as rows, with the reason, and goes on', async () => {
     const gathered = await gatherGroundTruth('flight-delay', ['2026-11-26', '2026-11-27'], recipe, bucket());
 
     expect(gathered.skipped).toEqual([
-      { key: `${PREFIX}/dt=2026-11-27/broken.jsonl`, reason: expect.stringContaining('dataset line 1 is not valid JSON') },
+      {
+        key: `${PREFIX}/dt=2026-11-27/broken.jsonl`,
+        reason: expect.stringContaining('dataset line 1 is not valid JSON'),
+      },
       {
         key: `${PREFIX}/dt=2026-11-27/notes.txt`,
         reason: 'not a ground-truth file: name it *.csv, *.json, *.jsonl or *.ndjson (optionally .gz)',
@@ -109,22 +122,15 @@ describe('gatherGroundTruth', () => {
     expect(gathered.files.map((f) => f.key)).toEqual([`${PREFIX}/dt=2026-11-27/late.csv.gz`]);
   });
 
-  it('skips a file whose read fails for another reason than a deletion, with that reason', async () => {
+  it('throws a read that fails for another reason than a deletion, so the step is retried on the same files', async () => {
     const objects = bucket();
     objects.read = async () => {
       throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
     };
 
-    const gathered = await gatherGroundTruth('flight-delay', ['2026-11-27'], recipe, objects);
-
-    expect(gathered.files).toEqual([]);
-    // The 27th lists four data objects: broken.jsonl, late.csv.gz, notes.txt, retracted.jsonl.
-    expect(gathered.skipped).toEqual(
-      ['broken.jsonl', 'late.csv.gz', 'notes.txt', 'retracted.jsonl'].map((name) => ({
-        key: `${PREFIX}/dt=2026-11-27/${name}`,
-        reason: 'Access Denied',
-      })),
-    );
+    await expect(gatherGroundTruth('flight-delay', ['2026-11-27'], recipe, objects)).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
   });
 
   it('finds nothing in partitions that hold nothing', async () => {
