@@ -145,7 +145,11 @@ export function formatStatus(s: ReleaseStatus): string {
   else {
     lines.push(
       `release   ${r.releaseId}: ${r.status}${r.endedAt ? ` at ${r.endedAt}` : ''} (started ${r.startedAt} by ${r.requestedBy})`,
-      `          ${r.strategy} ${describePlan(r.plan)}, ${formatDuration(r.bakeSeconds)} bakes; v${r.previousFunctionVersion} → ${r.newFunctionVersion ? `v${r.newFunctionVersion}` : '(not published)'}`,
+      `          ${
+        r.decision
+          ? `champion-challenger: a ${r.plan[0]}% slice for ${formatDuration(r.decision.windowSeconds)}, then 100% (${formatDuration(r.bakeSeconds)} bake)`
+          : `${r.strategy} ${describePlan(r.plan)}, ${formatDuration(r.bakeSeconds)} bakes`
+      }; v${r.previousFunctionVersion} → ${r.newFunctionVersion ? `v${r.newFunctionVersion}` : '(not published)'}`,
     );
     if (r.step)
       lines.push(

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { report } from '../../../cli/commands/release.ts';
 import { formatStatus } from '../../../cli/commands/release-status.ts';
+import { DEFAULT_DECISION_POLICY } from '../../../functions/lib/releases/champion-challenger.ts';
 import type { HealthCheckRecord, ReleaseRecord } from '../../../functions/lib/releases/release-record.ts';
 import { healthyStats, releaseContext, startedRecord } from '../../support/release-fakes.ts';
 
@@ -86,6 +87,72 @@ describe('report', () => {
       '    check 1 ✗ challenger v5: 40 inv, 12 err, p99 40 ms, score 0.210 | champion v4: 800 inv, 0 err, p99 40 ms, score 0.210\n' +
         '      breach: function errors: challenger v5 12 of 40 (30.0%) vs champion v4 0 of 800 (0.0%), more than +2.0 points',
     ]);
+  });
+});
+
+describe('report of a champion/challenger release', () => {
+  it('prints the slice with its window, then the decision and its report, then the rest of the ramp', () => {
+    const lines: string[] = [];
+    const seen = new Set<string>();
+    const once = (key: string, line: () => string) => {
+      if (!seen.has(key)) {
+        seen.add(key);
+        lines.push(line());
+      }
+    };
+    const contest = record({
+      strategy: 'champion-challenger',
+      plan: [20, 100],
+      bakeSeconds: 60,
+      decision: { ...DEFAULT_DECISION_POLICY, windowSeconds: 3600 },
+      newFunctionVersion: '5',
+      step: { index: 0, percent: 20, startedAt: '', bakeUntil: '' },
+    });
+    report(contest, [check(0, 1)], once);
+    const summary = 'flight-delay v2 beat champion v1 on auc over its 20% slice: …';
+    report(
+      {
+        ...contest,
+        step: { index: 1, percent: 100, startedAt: '', bakeUntil: '' },
+        decided: { decision: 'promote', summary, report: 's3://a/releases/r/decision.json', at: '' },
+      },
+      [check(0, 1)],
+      once,
+    );
+
+    expect(lines).toEqual([
+      '  champion-challenger: a 20% slice for 1h, decided on live auc (gain ≥ 0.005, 95% confident, ≥ 200 labelled per arm) 2m after it; then 100% baking 1m; checked every 12 s; live was v4',
+      '  published v5: flight-delay v2 pinned, warmed',
+      '  step 1/2: live → v4 80% + v5 20%, baking 1h',
+      expect.stringMatching(/^ {4}check 1 ✓/),
+      `  decision: promote — ${summary}\n    report s3://a/releases/r/decision.json`,
+      '  step 2/2: live → v5 100%, baking 1m',
+    ]);
+  });
+
+  it('shows the slice, the window and the decision in `mlops status`', () => {
+    const text = formatStatus({
+      model: 'flight-delay',
+      alias: 'S-Predict:live',
+      routing: 'v4 100%',
+      versions: [{ functionVersion: '4', percent: 100, modelVersion: 1, pinned: false }],
+      productionVersion: 1,
+      latestVersion: 2,
+      alarms: [],
+      lock: undefined,
+      release: record({
+        strategy: 'champion-challenger',
+        plan: [10, 100],
+        decision: { ...DEFAULT_DECISION_POLICY },
+        decided: { decision: 'keep', summary: '…', report: 's3://a/d.json', at: '' },
+        status: 'not-promoted',
+        newFunctionVersion: '5',
+      }),
+      shadow: null,
+    });
+
+    expect(text).toContain('          champion-challenger: a 10% slice for 24h, then 100% (1m bake); v4 → v5');
+    expect(text).toContain('          decided on live auc after a 24h window: keep, report s3://a/d.json');
   });
 });
 
