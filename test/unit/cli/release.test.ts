@@ -139,7 +139,7 @@ describe('report of a champion/challenger release', () => {
       productionVersion: 1,
       latestVersion: 2,
       alarms: [],
-      lock: undefined,
+      lock: null,
       release: record({
         strategy: 'champion-challenger',
         plan: [10, 100],
@@ -151,7 +151,9 @@ describe('report of a champion/challenger release', () => {
       shadow: null,
     });
 
-    expect(text).toContain('          champion-challenger: a 10% slice for 24h, then 100% (1m bake); v4 → v5');
+    expect(text).toContain(
+      '          champion-challenger: a 10% slice for 24h, then 100% (1m bake); v4 → v5',
+    );
     expect(text).toContain('          decided on live auc after a 24h window: keep, report s3://a/d.json');
   });
 });
