@@ -1,7 +1,8 @@
 // Retraining step DescribeRetrainingOutcome: every path of statemachines/retraining.asl.json ends
 // here. From what the execution's state holds (each step's result, or the error its Catch put at
-// `$.{step}Error`) it tells which way it went — promoted, kept (a decision, with the reasons) or
-// failed (no decision could be made) — writes outcome.json, and shapes the notification the state
+// `$.{step}Error`) it tells which way it went — releasing (the challenger won and its release
+// started), promoted (by the registry write), kept (a decision, with the reasons) or failed (no
+// decision could be made) — writes outcome.json, and shapes the notification the state
 // machine publishes and, for a failure, the error its Fail state ends with.
 import * as z from 'zod';
 import { reasonFromCause } from '../lib/errors.ts';
@@ -23,6 +24,7 @@ export const RetrainingState = z.looseObject({
       trainingRun: z.looseObject({ runId: z.string() }),
       reference: z.object({ version: z.number(), stage: z.string() }),
       output: z.string(),
+      release: z.looseObject({ executionName: z.string() }).optional(),
     })
     .optional(),
   prepareError: CaughtError.optional(),
@@ -41,12 +43,19 @@ export const RetrainingState = z.looseObject({
   compareError: CaughtError.optional(),
   promotion: z.looseObject({ version: z.number(), previousVersion: z.number() }).optional(),
   promoteError: CaughtError.optional(),
+  /** The challenger's release, started (policy promoteBy = release). */
+  release: z.looseObject({ executionArn: z.string() }).optional(),
+  releaseError: CaughtError.optional(),
 });
 export type RetrainingState = z.infer<typeof RetrainingState>;
 
 export const DescribeInput = z.object({ state: z.unknown(), executionName: z.string() });
 
-export type OutcomeStatus = 'promoted' | 'kept' | 'failed';
+/**
+ * `releasing`: the challenger won and its release started (the release decides, and reports,
+ * whether it becomes Production); `promoted`: the registry made it Production at once.
+ */
+export type OutcomeStatus = 'releasing' | 'promoted' | 'kept' | 'failed';
 
 /** `$.outcome`: what PublishOutcome / PublishFailure send and RetrainingFailed ends with. */
 export interface RetrainingOutcome {
@@ -111,6 +120,14 @@ export async function describeRetrainingOutcome(
       comparison?.challenger ?? (state.training ? { version: state.training.version, auc: null } : null),
     aucGain: comparison?.aucGain ?? null,
     ...(verdict.failedStep ? { failedStep: verdict.failedStep, error: verdict.error } : {}),
+    ...(state.release
+      ? {
+          release: {
+            executionName: prepared?.release?.executionName ?? null,
+            executionArn: state.release.executionArn,
+          },
+        }
+      : {}),
     challengerRunId: prepared?.trainingRun.runId ?? null,
     groundTruthReport: prepared?.output ?? null,
     comparisonReport: comparison?.output ?? null,
@@ -150,6 +167,21 @@ function judge(state: RetrainingState): Verdict {
       error: caught.Error,
     };
   };
+  if (state.release) {
+    const { comparison } = state;
+    const name = state.prepared?.release?.executionName ?? state.release.executionArn;
+    return {
+      status: 'releasing',
+      summary:
+        `challenger v${comparison?.challenger.version ?? '?'} beat ${championLabel(state)}` +
+        (comparison
+          ? ` (holdout AUC ${f(comparison.challenger.auc)} vs ${f(comparison.champion?.auc)})`
+          : '') +
+        `: releasing it — release ${name} makes it Production only if it stays healthy on live traffic`,
+      reasons: comparison?.reasons ?? [],
+    };
+  }
+  if (state.releaseError) return failed('ReleaseChallenger', state.releaseError);
   if (state.promotion) {
     const { comparison } = state;
     return {
@@ -225,10 +257,12 @@ function subjectOf(state: RetrainingState, verdict: Verdict): string {
   const head = `Retraining ${state.model}`;
   const { comparison } = state;
   const text =
-    verdict.status === 'promoted'
-      ? `${head}: promoted challenger v${state.promotion?.version} (holdout AUC ${signed(comparison?.aucGain)})`
-      : verdict.status === 'kept'
-        ? `${head}: kept ${championLabel(state)}`
-        : `${head} failed at ${verdict.failedStep}`;
+    verdict.status === 'releasing'
+      ? `${head}: releasing challenger v${comparison?.challenger.version} (holdout AUC ${signed(comparison?.aucGain)})`
+      : verdict.status === 'promoted'
+        ? `${head}: promoted challenger v${state.promotion?.version} (holdout AUC ${signed(comparison?.aucGain)})`
+        : verdict.status === 'kept'
+          ? `${head}: kept ${championLabel(state)}`
+          : `${head} failed at ${verdict.failedStep}`;
   return text.slice(0, 100);
 }

@@ -15,7 +15,11 @@ import {
   lookbackPartitions,
   splitHoldout,
 } from '../lib/retraining/ground-truth.ts';
-import { checkExecutionName, retrainingFiles } from '../lib/retraining/retraining-files.ts';
+import {
+  checkExecutionName,
+  retrainingFiles,
+  retrainingReleaseName,
+} from '../lib/retraining/retraining-files.ts';
 import {
   type RetrainingPolicy,
   type RetrainingPolicyOverrides,
@@ -77,6 +81,14 @@ export interface PreparedRetraining {
   };
   /** The ground-truth report. */
   readonly output: string;
+  /**
+   * The release a winning challenger goes through (`policy.promoteBy` = release): its execution
+   * name and its input, but for the challenger's version, which the comparison adds.
+   */
+  readonly release: {
+    readonly executionName: string;
+    readonly request: Readonly<Record<string, unknown>>;
+  };
 }
 
 export async function prepareRetrainingData(
@@ -174,6 +186,10 @@ export async function prepareRetrainingData(
       duplicateRows: rows.duplicates,
     },
     output,
+    release: {
+      executionName: retrainingReleaseName(executionName),
+      request: { ...policy.release, model: request.model, requestedBy: `retraining:${executionName}` },
+    },
   };
 }
 

@@ -1,16 +1,20 @@
 // The continuous-training loop (issue 5): the Standard state machine whose definition is
 // statemachines/retraining.asl.json — gather the recent labelled window, train a challenger
 // through the training pipeline as a nested execution, compare champion and challenger on one
-// holdout, promote by compare-and-set only when the challenger wins, publish the outcome — and
-// its four functions, each granted exactly the prefixes and tables it touches.
+// holdout, and only when the challenger wins start its release (the release state machine, wired
+// with `releaseThrough`) or promote it by compare-and-set, then publish the outcome — and its
+// four functions, each granted exactly the prefixes and tables it touches.
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { RetrainingPolicyOverrides } from '../../functions/lib/retraining/retraining-policy.ts';
+import {
+  RetrainingPolicyOverrides,
+  type RetrainingReleaseSettings,
+} from '../../functions/lib/retraining/retraining-policy.ts';
 import {
   GROUND_TRUTH_PREFIX,
   RETRAINING_DATASETS_PREFIX,
@@ -54,16 +58,46 @@ export interface RetrainingPipelineProps {
   readonly minLabelledRows?: number;
   /** Share of the labelled rows held out for the comparison. @default 0.3 */
   readonly holdoutShare?: number;
+  /**
+   * How a winning challenger becomes Production: `release` starts the release state machine
+   * (`releaseThrough`) with `release`'s settings; `registry` writes the registry at once.
+   * @default 'release'
+   */
+  readonly promoteBy?: 'release' | 'registry';
+  /** The release a winning challenger goes through (strategy, bake, …). @default the release pipeline's defaults */
+  readonly release?: RetrainingReleaseSettings;
 }
 
 export class RetrainingPipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** Step functions by construct id (PrepareRetrainingData, CompareChallenger, …). */
   readonly functions: Readonly<Record<string, MlFunction>>;
+  /** The release state machine a winning challenger goes through, once `releaseThrough` named it. */
+  private releasePipeline?: sfn.IStateMachine;
 
   constructor(scope: Construct, id: string, props: RetrainingPipelineProps) {
     super(scope, id);
     const policy = deploymentPolicy(props);
+    const promoteBy = policy.promoteBy ?? 'release';
+    // The release pipeline is built after this one (it watches alarms that watch this machine).
+    const releaseArn = Lazy.string({
+      produce: () =>
+        this.releasePipeline?.stateMachineArn ??
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource: 'stateMachine',
+          resourceName: 'no-release-pipeline',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+    });
+    this.node.addValidation({
+      validate: () =>
+        promoteBy === 'release' && !this.releasePipeline
+          ? [
+              'RetrainingPipeline: promoteBy is release, but no release pipeline was given: call releaseThrough(stateMachine), or set promoteBy: registry',
+            ]
+          : [],
+    });
     const fn = (fid: string, entry: string, description: string, memorySize: number, timeout: Duration) =>
       new MlFunction(this, fid, {
         entry: fromRoot(`functions/${entry}/handler.ts`),
@@ -134,6 +168,7 @@ export class RetrainingPipeline extends Construct {
         PromoteChallengerFunctionArn: promote.functionArn,
         DescribeRetrainingOutcomeFunctionArn: describe.functionArn,
         NotificationsTopicArn: props.notificationsTopic.topicArn,
+        ReleasePipelineArn: releaseArn,
       },
       invokes: Object.values(this.functions),
       // The nested training run may take a day (a SageMaker job); the rest takes minutes.
@@ -177,11 +212,22 @@ export class RetrainingPipeline extends Construct {
         "The nested training run's execution is named after the challenger's run id, derived at run time from the retraining execution's name; only executions of the training pipeline are described or stopped.",
     });
   }
+
+  /**
+   * A challenger that wins goes live through this release state machine: the retraining may start
+   * executions of it (fire and forget: the release runs, and reports, on its own).
+   */
+  releaseThrough(releasePipeline: sfn.IStateMachine): void {
+    this.releasePipeline = releasePipeline;
+    releasePipeline.grantStartExecution(this.stateMachine);
+  }
 }
 
 /** The deployment's policy settings, checked now (a bad value fails synth, naming it). */
 function deploymentPolicy(props: RetrainingPipelineProps): RetrainingPolicyOverrides {
   const settings = {
+    promoteBy: props.promoteBy,
+    release: props.release,
     minAucGain: props.minAucGain,
     maxSubgroupAucLoss: props.maxSubgroupAucLoss,
     minSubgroupRows: props.minSubgroupRows,

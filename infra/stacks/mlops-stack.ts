@@ -301,6 +301,9 @@ export class MlopsStack extends Stack {
       registryCacheTtl: REGISTRY_CACHE_TTL,
     });
 
+    // A retraining's winning challenger goes live through a release, not a registry write.
+    this.retraining.releaseThrough(this.releasePipeline.stateMachine);
+
     if (codeReleases) {
       this.codeRelease = new CodeRelease(this, 'CodeRelease', {
         alias: this.liveAlias,

@@ -59,12 +59,14 @@ const aslText = readFileSync(RETRAINING_ASL_FILE, 'utf8');
 const placeholders = [...new Set([...aslText.matchAll(PLACEHOLDER)].map((m) => m[1] ?? ''))].sort();
 const TRAINING_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:mlops-training`;
 const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:mlops-notifications`;
+const RELEASE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:mlops-release`;
 
 /** What CloudFormation would substitute for a placeholder, by its kind. */
 function realisticValue(name: string): string {
   if (name.endsWith('FunctionArn'))
     return `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mlops-${name.slice(0, -'FunctionArn'.length)}`;
   if (name === 'TrainingPipelineArn') return TRAINING_ARN;
+  if (name === 'ReleasePipelineArn') return RELEASE_ARN;
   if (name.endsWith('TopicArn')) return TOPIC_ARN;
   throw new Error(`no realistic value for placeholder \${${name}}`);
 }
@@ -167,6 +169,8 @@ const prepared = {
     lookbackDays: 7,
     minLabelledRows: 2000,
     holdoutShare: 0.3,
+    promoteBy: 'release',
+    release: { strategy: 'canary', bake: '10m' },
   },
   reference: { version: 3, stage: 'Production' },
   trainingRun: {
@@ -185,7 +189,18 @@ const prepared = {
     duplicateRows: 0,
   },
   output: `s3://artifacts/retraining/${EXECUTION}/ground-truth.json`,
+  release: {
+    executionName: `${EXECUTION}-release`,
+    request: {
+      strategy: 'canary',
+      bake: '10m',
+      model: 'flight-delay',
+      requestedBy: `retraining:${EXECUTION}`,
+    },
+  },
 };
+/** The same preparation under a policy that promotes by the registry write. */
+const preparedForRegistry = { ...prepared, policy: { ...prepared.policy, promoteBy: 'registry' } };
 
 const comparison = (decision: 'promote' | 'keep', reasons: string[]) => ({
   decision,
@@ -228,6 +243,10 @@ function tasks(overrides: Record<string, Handler> = {}) {
     }),
     CompareChallenger: async () => comparison('promote', ['challenger v5 vs champion v3: +0.060']),
     PromoteChallenger: async () => ({ version: 5, previousVersion: 3, stage: 'Production', actor: 'x' }),
+    ReleaseChallenger: async (input) => ({
+      ExecutionArn: `${RELEASE_ARN.replace(':stateMachine:', ':execution:')}:${input.Name}`,
+      StartDate: 1_790_000_000_000,
+    }),
     DescribeOutcome: (input) => describeRetrainingOutcome(input, { artifacts }),
     PublishOutcome: async () => ({ MessageId: 'm-1' }),
     PublishFailure: async () => ({ MessageId: 'm-2' }),
@@ -266,8 +285,54 @@ async function run(stubs: ReturnType<typeof tasks>) {
 }
 
 describe('retraining ASL runs', () => {
-  it('trains, compares, promotes at the compared revision and publishes the promotion', async () => {
+  it('trains, compares, and starts the release of a winning challenger with the policy’s settings', async () => {
     const stubs = tasks();
+
+    const outcome = await run(stubs);
+
+    expect(stubs.called()).toEqual([
+      'PrepareRetrainingData',
+      'TrainChallenger',
+      'CompareChallenger',
+      'ReleaseChallenger',
+      'DescribeOutcome',
+      'PublishOutcome',
+    ]);
+    // The release's input: the policy's settings, the model, who asked, and the challenger's version.
+    expect(stubs.input('ReleaseChallenger')).toEqual({
+      StateMachineArn: RELEASE_ARN,
+      Name: `${EXECUTION}-release`,
+      Input: { ...prepared.release.request, version: 5 },
+    });
+    expect(stubs.input('PublishOutcome')).toMatchObject({
+      TopicArn: TOPIC_ARN,
+      Subject: 'Retraining flight-delay: releasing challenger v5 (holdout AUC +0.060)',
+    });
+    expect(outcome.output).toMatchObject({
+      status: 'releasing',
+      summary: expect.stringContaining(
+        `release ${EXECUTION}-release makes it Production only if it stays healthy`,
+      ),
+    });
+  });
+
+  it('fails, publishing why, when the release cannot be started', async () => {
+    const stubs = tasks({
+      ReleaseChallenger: async () => {
+        const err = new Error('User is not authorized to perform: states:StartExecution');
+        err.name = 'StepFunctions.AccessDeniedException';
+        throw err;
+      },
+    });
+
+    const outcome = await run(stubs);
+
+    expect(stubs.called()).toContain('PublishFailure');
+    expect(outcome.failure?.name).toBe('StepFunctions.AccessDeniedException');
+  });
+
+  it('trains, compares, promotes at the compared revision and publishes the promotion (promoteBy registry)', async () => {
+    const stubs = tasks({ PrepareRetrainingData: async () => preparedForRegistry });
 
     const outcome = await run(stubs);
 
@@ -290,7 +355,7 @@ describe('retraining ASL runs', () => {
       executionName: EXECUTION,
       featureSet: 'flights-v1',
       holdoutUri: prepared.holdout.uri,
-      policy: prepared.policy,
+      policy: preparedForRegistry.policy,
       challengerVersion: 5,
     });
     expect(stubs.input('PromoteChallenger')).toEqual({
@@ -364,6 +429,7 @@ describe('retraining ASL runs', () => {
 
   it('keeps the champion when its stages changed after the comparison (the compare-and-set lost)', async () => {
     const stubs = tasks({
+      PrepareRetrainingData: async () => preparedForRegistry,
       PromoteChallenger: async () => {
         throw new ConflictError(
           'the stages of flight-delay changed after the comparison (Production is now v4 …)',
@@ -440,6 +506,9 @@ const stateMachineId = idOf('AWS::StepFunctions::StateMachine', {
 });
 const trainingMachineId = idOf('AWS::StepFunctions::StateMachine', {
   DefinitionSubstitutions: Match.objectLike({ ValidateDataFunctionArn: Match.anyValue() }),
+});
+const releaseMachineId = idOf('AWS::StepFunctions::StateMachine', {
+  DefinitionSubstitutions: Match.objectLike({ DecideChallengerFunctionArn: Match.anyValue() }),
 });
 const substitutions = resources[stateMachineId]?.Properties.DefinitionSubstitutions as Record<string, any>;
 const registryTableId = idOf('AWS::DynamoDB::Table', {
@@ -535,7 +604,8 @@ describe('retraining pipeline stack', () => {
     const events = serviceStatements(machineRole, 'events');
 
     expect(states.map((s) => [[s.Action].flat().sort(), s.Resource])).toEqual([
-      [['states:StartExecution'], { Ref: trainingMachineId }],
+      // The training run, and a winning challenger's release (fire and forget: neither watched nor stopped).
+      [['states:StartExecution'], [{ Ref: releaseMachineId }, { Ref: trainingMachineId }]],
       [
         ['states:DescribeExecution', 'states:StopExecution'],
         {
@@ -680,7 +750,7 @@ const cdkJsonContext = (
   }
 ).context;
 
-function standalone(props: Partial<RetrainingPipelineProps> = {}) {
+function standalone(props: Partial<RetrainingPipelineProps> = {}, release = true) {
   const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Standalone');
   const accessLogs = new SecureBucket(stack, 'Logs').bucket;
@@ -693,6 +763,8 @@ function standalone(props: Partial<RetrainingPipelineProps> = {}) {
     notificationsTopic: new sns.Topic(stack, 'Notifications'),
     ...props,
   });
+  if (release)
+    pipeline.releaseThrough(sfn.StateMachine.fromStateMachineName(stack, 'Release', 'mlops-release'));
   return { pipeline, template: Template.fromStack(stack) };
 }
 
@@ -706,6 +778,44 @@ describe('RetrainingPipeline props', () => {
         Variables: Match.objectLike({
           RETRAINING_POLICY: JSON.stringify({ minAucGain: 0.01, maxSubgroupAucLoss: 0.03, lookbackDays: 14 }),
         }),
+      },
+    });
+  });
+
+  it('hands the release settings of a winning challenger to PrepareRetrainingData, and lets the machine start releases', () => {
+    const { template: t } = standalone({
+      release: { strategy: 'champion-challenger', slice: 10, window: '24h' },
+    });
+
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Retraining: gather and split the recent labelled window',
+      Environment: {
+        Variables: Match.objectLike({
+          RETRAINING_POLICY: JSON.stringify({
+            release: { strategy: 'champion-challenger', slice: 10, window: '24h' },
+          }),
+        }),
+      },
+    });
+    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+    );
+    expect(JSON.stringify(statements.filter((st) => st.Action === 'states:StartExecution'))).toContain(
+      'stateMachine:mlops-release',
+    );
+  });
+
+  it('refuses to synthesize a release promotion without a release pipeline to start', () => {
+    expect(() => standalone({}, false)).toThrow(/promoteBy is release, but no release pipeline was given/);
+  });
+
+  it('promotes by the registry without a release pipeline when told so', () => {
+    const { template: t } = standalone({ promoteBy: 'registry' }, false);
+
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Retraining: gather and split the recent labelled window',
+      Environment: {
+        Variables: Match.objectLike({ RETRAINING_POLICY: JSON.stringify({ promoteBy: 'registry' }) }),
       },
     });
   });

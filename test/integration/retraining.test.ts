@@ -63,7 +63,7 @@ async function dropGroundTruth(dt: string, name: string, rows: readonly unknown[
 }
 
 /** A drift alarm's request for the hour ending at `end`, under the name the drift check gives it. */
-function driftRequest(end: string, reason: string) {
+function driftRequest(end: string, reason: string, policy: RetrainingRequest['policy'] = {}) {
   const windowEnd = new Date(end);
   const request: RetrainingRequest = {
     model: SEED.model,
@@ -71,7 +71,7 @@ function driftRequest(end: string, reason: string) {
     window: { start: new Date(windowEnd.getTime() - 3_600_000).toISOString(), end: windowEnd.toISOString() },
     reason,
     // Three days of partitions, so the test's windows do not read each other's ground truth.
-    policy: { lookbackDays: 3 },
+    policy: { lookbackDays: 3, ...policy },
   };
   return { name: retrainingExecutionName(SEED.model, windowEnd, 'drift'), input: JSON.stringify(request) };
 }
@@ -161,13 +161,15 @@ describe('retraining on the local platform', () => {
     });
   }, 200_000);
 
-  it('promotes a challenger that learned a concept shift, by compare-and-set, and starts one retraining per window', async () => {
+  it('releases a challenger that learned a concept shift, which becomes Production through its canary, and starts one retraining per window', async () => {
     const rows = rescheduled(flightsRawRows());
     await dropGroundTruth('2026-11-26', 'part-1.json', rows.slice(8_000, 14_000));
     await dropGroundTruth('2026-11-27', 'part-2.json', rows.slice(14_000, 20_000));
     const { name, input } = driftRequest(
       '2026-11-27T07:00:00Z',
       'prediction PSI 0.41 in 2 consecutive windows',
+      // Short bakes: the canary is judged on whatever traffic there is (none here: a note, not a breach).
+      { release: { bake: '2s', checkInterval: '1s' } },
     );
 
     const first = await start(name, input);
@@ -178,22 +180,34 @@ describe('retraining on the local platform', () => {
 
     expect(done.status).toBe('SUCCEEDED');
     const outcome = JSON.parse(done.output ?? '{}');
-    expect(outcome).toMatchObject({ status: 'promoted' });
+    expect(outcome).toMatchObject({ status: 'releasing' });
+    const challenger = (await registry.listVersions(SEED.model)).find((v) => v.trainingRunId === name);
+    expect(challenger?.stage).toBe('Staging');
+    const published = notifications().find((m) => m.Message.executionName === name);
+    expect(published?.Subject).toMatch(
+      new RegExp(
+        `^Retraining ${SEED.model}: releasing challenger v${challenger?.version} \\(holdout AUC \\+0\\.\\d{3}\\)$`,
+      ),
+    );
+    // The release the retraining started runs on its own: canary, health checks, promotion.
+    const releaseName = `${name}-release`;
+    expect(published?.Message.release).toMatchObject({ executionName: releaseName });
+    const released = await waitForEnd(published?.Message.release.executionArn ?? '', 120_000);
+    expect(released.status).toBe('SUCCEEDED');
+    expect(JSON.parse(released.input ?? '{}')).toMatchObject({
+      model: SEED.model,
+      version: challenger?.version,
+      bake: '2s',
+      requestedBy: `retraining:${name}`,
+    });
     const champion = await registry.getProductionVersion(SEED.model);
-    expect(champion).toMatchObject({ trainingRunId: name, stage: 'Production' });
+    expect(champion).toMatchObject({ version: challenger?.version, trainingRunId: name, stage: 'Production' });
     expect((await registry.listAuditEvents(SEED.model)).at(-1)).toMatchObject({
       action: 'promote',
       version: champion?.version,
       previousVersion: 1,
-      actor: `retraining:${name}`,
-      reason: expect.stringMatching(/^challenger v\d+ vs champion v1: holdout AUC/),
+      actor: `release:${releaseName}`,
     });
-    const published = notifications().find((m) => m.Message.executionName === name);
-    expect(published?.Subject).toMatch(
-      new RegExp(
-        `^Retraining ${SEED.model}: promoted challenger v${champion?.version} \\(holdout AUC \\+0\\.\\d{3}\\)$`,
-      ),
-    );
     // Started again once it has ended (a late duplicate alarm): refused, and still one training run.
     await expect(start(name, input)).rejects.toBeInstanceOf(ExecutionAlreadyExists);
     expect(await trainingExecutions(name)).toHaveLength(1);

@@ -23,3 +23,12 @@ export function checkExecutionName(name: string): string {
     throw new RangeError(`not a retraining execution name: ${JSON.stringify(name)}`);
   return name;
 }
+
+/**
+ * The release execution a retraining starts for its winning challenger: named after the retraining
+ * (at most 80 characters), so a retried start finds the one already started.
+ */
+export function retrainingReleaseName(executionName: string): string {
+  const suffix = '-release';
+  return `${checkExecutionName(executionName).slice(0, 80 - suffix.length)}${suffix}`;
+}

@@ -4,6 +4,29 @@
 // may override any of them in its request; the resolved policy is recorded with the decision.
 import * as z from 'zod';
 
+/** How a winning challenger becomes Production (see `promoteBy`). */
+export const PROMOTION_PATHS = ['release', 'registry'] as const;
+
+/**
+ * The settings of the release a winning challenger goes through, as `mlops release` takes them
+ * (strategy, plan, bake, check interval; slice, window, metric, settle for champion-challenger).
+ * Checked by the release's own start: a bad value fails that release, naming it.
+ */
+export const RetrainingReleaseSettings = z
+  .object({
+    strategy: z.string().min(1),
+    plan: z.union([z.string(), z.array(z.number())]),
+    bake: z.union([z.string(), z.number()]),
+    checkInterval: z.union([z.string(), z.number()]),
+    slice: z.union([z.string(), z.number()]),
+    window: z.union([z.string(), z.number()]),
+    metric: z.string(),
+    settle: z.union([z.string(), z.number()]),
+  })
+  .partial()
+  .strict();
+export type RetrainingReleaseSettings = z.infer<typeof RetrainingReleaseSettings>;
+
 /** What a request or the deployment may set; every field optional (see `RetrainingPolicy`). */
 export const RetrainingPolicyOverrides = z
   .object({
@@ -30,6 +53,14 @@ export const RetrainingPolicyOverrides = z
     minLabelledRows: z.number().int().min(2),
     /** Share of the labelled rows held out to compare champion and challenger on, in (0, 1). */
     holdoutShare: z.number().gt(0).lt(1),
+    /**
+     * How a challenger that won becomes Production: `release` — through the release state machine
+     * (its canary, health checks and rollback; `release` settings), started by the retraining and
+     * running on its own; `registry` — a compare-and-set on the registry at once.
+     */
+    promoteBy: z.enum(PROMOTION_PATHS),
+    /** The release a winning challenger goes through; absent fields take the release pipeline's defaults. */
+    release: RetrainingReleaseSettings,
   })
   .partial()
   .strict();
@@ -43,6 +74,8 @@ export const DEFAULT_RETRAINING_POLICY = {
   lookbackDays: 7,
   minLabelledRows: 2_000,
   holdoutShare: 0.3,
+  promoteBy: 'release',
+  release: {},
 } as const;
 
 /** A policy with every field but `subgroupColumns` filled in. */
@@ -57,6 +90,8 @@ export const RetrainingPolicy = RetrainingPolicyOverrides.required({
   lookbackDays: true,
   minLabelledRows: true,
   holdoutShare: true,
+  promoteBy: true,
+  release: true,
 }) satisfies z.ZodType<RetrainingPolicy>;
 
 /** Defaults, then the deployment's settings, then the request's: the later wins per field. */
@@ -64,5 +99,11 @@ export function resolveRetrainingPolicy(
   deployment: RetrainingPolicyOverrides = {},
   request: RetrainingPolicyOverrides = {},
 ): RetrainingPolicy {
-  return RetrainingPolicy.parse({ ...DEFAULT_RETRAINING_POLICY, ...deployment, ...request });
+  return RetrainingPolicy.parse({
+    ...DEFAULT_RETRAINING_POLICY,
+    ...deployment,
+    ...request,
+    // The release's settings merge field by field: a request's `bake` keeps the deployment's strategy.
+    release: { ...deployment.release, ...request.release },
+  });
 }

@@ -139,6 +139,13 @@ describe('prepareRetrainingData', () => {
       lookbackDays: 7,
       minLabelledRows: 2_000,
       holdoutShare: 0.3,
+      promoteBy: 'release',
+      release: {},
+    });
+    // A winning challenger's release: named after this execution, its input but for the version.
+    expect(prepared.release).toEqual({
+      executionName: `${EXECUTION}-release`,
+      request: { model: 'flight-delay', requestedBy: `retraining:${EXECUTION}` },
     });
     expect(prepared.trainingRun).toEqual({
       runId: EXECUTION,

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bootstrapSeedModel, platformStack, SEED } from '../local/bootstrap.ts';
+import { startPlatform } from '../local/platform.ts';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const projectDir = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'mlops-prof-'));
+const platform = await startPlatform({ cdkOut: join(projectDir, 'cdk.out'), dataDir, port: 0, throttleOverride: { rateLimit: 1e9, burstLimit: 1e9 } });
+await bootstrapSeedModel(platform, () => undefined);
+const stack = platformStack(platform);
+if (process.env.SAVE_MODEL) {
+  const { DynamoDbModelRegistry } = await import('../functions/lib/registry/dynamodb-registry.ts');
+  const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+  const { localDynamoDbClient } = await import('../local/emulators/dynamodb.ts');
+  const { localS3Client } = await import('../local/emulators/s3.ts');
+  const { parseS3Uri } = await import('../functions/lib/storage/s3-layout.ts');
+  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const reg = new DynamoDbModelRegistry(DynamoDBDocumentClient.from(localDynamoDbClient(platform.endpoints.dynamodb)), stack.outputs.RegistryTableName ?? '');
+  const prod = await reg.getProductionVersion(SEED.model);
+  const { bucket, key } = parseS3Uri(prod!.artifactUri);
+  const o = await localS3Client(platform.endpoints.s3).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  (await import('node:fs')).writeFileSync(process.env.SAVE_MODEL, await o.Body!.transformToByteArray());
+}
+await platform.lambda.prewarm(`${stack.outputs.PredictFunctionName}:live`, 4);
+const conc = Number(process.env.CONC ?? 64);
+const body = JSON.stringify({ instances: [{ date: '2001/01/14 21:55', distance: 1200, origin: 'SFO', destination: 'LAX' }] });
+const spec = { url: `${platform.url}models/${SEED.model}/predict`, body, headers: { 'content-type': 'application/json', 'x-api-key': platform.apiKey }, concurrency: conc, durationMs: Number(process.env.DUR ?? 4000), warmupMs: 1000 };
+import { readdirSync, readFileSync } from 'node:fs';
+const threads = () => { const m = new Map<string, number>(); for (const t of readdirSync('/proc/self/task')) { try { const st = readFileSync(`/proc/self/task/${t}/stat`, 'utf8'); const comm = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')); const f = st.slice(st.lastIndexOf(')') + 2).split(' '); m.set(`${t}:${comm}`, Number(f[11]) + Number(f[12])); } catch {} } return m; };
+const th0 = threads();
+const c0 = process.cpuUsage();
+const out = await new Promise<string>((resolve) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(projectDir, 'bench/run-load.ts'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = child.pid; let lg = 0; const iv = setInterval(() => { try { const st = readFileSync(`/proc/${pid}/stat`, 'utf8'); const f = st.slice(st.lastIndexOf(')') + 2).split(' '); lg = Number(f[11]) + Number(f[12]); } catch {} }, 200); child.on('exit', () => { clearInterval(iv); console.log('loadgen ticks', lg); });
+  let s = ''; child.stdout.on('data', (d) => (s += d)); child.on('exit', () => resolve(s));
+});
+const c = process.cpuUsage(c0);
+const th1 = threads(); const rows: string[] = []; for (const [k, v] of th1) { const d = v - (th0.get(k) ?? 0); if (d > 5) rows.push(`${k}=${d}`); } console.log('ticks', rows.join(' '));
+const r = JSON.parse(out);
+console.log(JSON.stringify(r), 'cpu us/req', ((c.user + c.system) / (r.rps * (r.seconds + 1))).toFixed(1));
+await platform.stop();
+rmSync(dataDir, { recursive: true, force: true });
