@@ -37,8 +37,10 @@ const USAGE = `usage: mlops <command> [options]
   drift check [--model m] [--start ISO --end ISO]           run the drift check on a window (default: the last full one)
                                                            and print each model's verdict, alert and report
   drift simulate [--shift covariate|label|concept|none] [--rows 3000] [--windows 2] [--labelled-rows 9000] [--seed 1]
-                                                           replay shifted flights through the API, check each window,
-                                                           and follow the retraining the alarm starts to its decision
+        [--bake 5s]                                        replay shifted flights through the API, check each window,
+                                                           follow the retraining the alarm starts to its decision, and
+                                                           a winning challenger's release (--bake: its steps' bake when
+                                                           this command starts the retraining; 5s locally)
   traffic <model> [--shift none|covariate|label|concept] [--rows 3000] [--batch 20] [--concurrency 4] [--outcomes]
                                                            send seed flights through the API as clients would; with
                                                            --outcomes, drop their outcomes as ground truth afterwards
@@ -190,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
           windows: Number(values.windows),
           labelledRows: Number(values['labelled-rows']),
           seed: Number(values.seed),
+          releaseBake: values.bake,
           json: values.json,
         });
       throw new Error('usage: mlops drift check|simulate [options]');

@@ -17,6 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { s3CaptureObjects } from '../../functions/drift-check/adapters.ts';
 import type { DriftCheckSummary, ModelDriftCheck } from '../../functions/drift-check/core.ts';
 import { readCaptureWindow } from '../../functions/lib/drift/capture-window.ts';
+import { reasonFromCause } from '../../functions/lib/errors.ts';
 import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
 import {
   type RetrainingRequest,
@@ -33,6 +34,7 @@ import {
   shiftedFlights,
 } from '../drift-simulation.ts';
 import { clientOptions, type Target } from '../target.ts';
+import { follow, releaseClients } from './release.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -108,6 +110,11 @@ export interface DriftSimulateArgs {
   /** Labelled flights dropped as ground truth for the retraining. */
   readonly labelledRows: number;
   readonly seed: number;
+  /**
+   * Each step's bake in the release of a winning challenger, when this command starts the
+   * retraining itself (`5s` locally by default; the release pipeline's own when absent).
+   */
+  readonly releaseBake?: string;
   readonly json: boolean;
 }
 
@@ -290,6 +297,8 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
     : await alarmState(target, `${target.stackName}-ModelDrift`);
   if (alarm) say(`alarm ${target.stackName}-ModelDrift: ${alarm}`);
   let retraining: { name: string; executionArn: string } | undefined;
+  /** Whether this command started the retraining (and so chose its release's bakes). */
+  let startedByUs = false;
   if (raised?.retraining && 'executionArn' in raised.retraining) {
     retraining = { name: raised.retraining.executionName, executionArn: raised.retraining.executionArn };
     say(`retraining started by the drift alarm: ${retraining.name}`);
@@ -299,12 +308,15 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
     say(
       `no drift alarm${last ? ` (last window: ${last.status})` : ''}; starting a retraining as a schedule would, on the labelled data`,
     );
+    const releaseBake = args.releaseBake ?? (target.kind === 'local' ? '5s' : undefined);
     retraining = await startRetraining(sfn, retrainingArn, {
       model: args.model,
       trigger: 'manual',
       window: { start: new Date(started).toISOString(), end: windowStart.toISOString() },
       reason: `mlops drift simulate --shift ${shift}`,
+      ...(releaseBake ? { policy: { release: { bake: releaseBake } } } : {}),
     });
+    startedByUs = true;
   }
   const outcome = await followExecution(sfn, retraining.executionArn, (state) => say(`  → ${state}`));
   // The execution's output is the outcome: promoted | kept (with the reasons) | failed.
@@ -317,14 +329,72 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
   const reasons = reasonsOf(result?.message);
   for (const reason of reasons.slice(1)) say(`  · ${reason}`);
   if (result?.output) say(`  details ${result.output}`);
+  // A winning challenger goes live through its own release: follow it when this command chose
+  // its bakes; one the drift alarm started runs with the deployment's (minutes per step).
+  const release = releaseOf(result?.message);
+  let released: Awaited<ReturnType<typeof follow>> | undefined;
+  if (release && startedByUs) {
+    say(`release ${release.executionName}:`);
+    released = await follow(
+      releaseClients(target),
+      release.executionArn,
+      args.model,
+      release.executionName,
+      say,
+    );
+    const ended = released.output ? (JSON.parse(released.output) as { summary?: string }) : {};
+    say(
+      released.status === 'SUCCEEDED'
+        ? `✓ ${ended.summary ?? 'released'}`
+        : `✗ ${released.error ?? released.status}: ${reasonFromCause(released.cause)}`,
+    );
+  } else if (release)
+    say(`release ${release.executionName} runs on its own: \`mlops status ${args.model}\` shows its step`);
   say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (args.json)
     console.log(
       JSON.stringify(
-        { shift, champion: champion.version, checks, alarm, retraining: { ...retraining, ...outcome } },
+        {
+          shift,
+          champion: champion.version,
+          checks,
+          alarm,
+          retraining: { ...retraining, ...outcome },
+          ...(released
+            ? {
+                release: {
+                  executionArn: released.executionArn,
+                  status: released.status,
+                  ...(released.output ? { output: JSON.parse(released.output) as unknown } : {}),
+                  ...(released.error
+                    ? { error: released.error, cause: reasonFromCause(released.cause) }
+                    : {}),
+                },
+              }
+            : {}),
+        },
         null,
         2,
       ),
     );
-  return result?.status === 'failed' || outcome.status !== 'SUCCEEDED' ? 1 : 0;
+  return result?.status === 'failed' ||
+    outcome.status !== 'SUCCEEDED' ||
+    (released && released.status !== 'SUCCEEDED')
+    ? 1
+    : 0;
+}
+
+/** The release a retraining started, from its notification message; undefined when none. */
+function releaseOf(message: string | undefined): { executionName: string; executionArn: string } | undefined {
+  try {
+    const parsed = JSON.parse(message ?? '{}') as {
+      release?: { executionName?: unknown; executionArn?: unknown };
+    };
+    const { executionName, executionArn } = parsed.release ?? {};
+    return typeof executionName === 'string' && typeof executionArn === 'string'
+      ? { executionName, executionArn }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

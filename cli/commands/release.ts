@@ -322,7 +322,7 @@ async function start(clients: ReleaseClients, name: string, input: Record<string
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Poll the execution to its end, printing what the release record shows as it changes. */
-async function follow(
+export async function follow(
   clients: ReleaseClients,
   executionArn: string,
   model: string,

@@ -7,11 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { driftCheckCommand, driftSimulateCommand } from '../../cli/commands/drift.ts';
 import { resolveTarget, type Target } from '../../cli/target.ts';
 import type { ModelDriftCheck } from '../../functions/drift-check/core.ts';
+import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-registry.ts';
 import { parseS3Uri } from '../../functions/lib/storage/s3-layout.ts';
+import { localDynamoDbClient } from '../../local/emulators/dynamodb.ts';
 import { localS3Client } from '../../local/emulators/s3.ts';
 import { bootTestPlatform, type TestPlatform } from '../support/local-platform.ts';
 
@@ -106,7 +109,7 @@ describe('drift → alarm → retraining, locally', () => {
   it('runs the retraining the alarm started to a decision, and says why', () => {
     expect(run.code).toBe(0);
     expect(run.json.retraining).toMatchObject({ status: 'SUCCEEDED' });
-    expect(['promoted', 'kept']).toContain(run.json.retraining.output?.status);
+    expect(['releasing', 'promoted', 'kept']).toContain(run.json.retraining.output?.status);
     expect(run.json.retraining.output?.summary).toMatch(/AUC/);
   });
 
@@ -134,5 +137,40 @@ describe('drift → alarm → retraining, locally', () => {
       new ListExecutionsCommand({ stateMachineArn: target.outputs.RetrainingPipelineArn ?? '' }),
     );
     expect((listed.executions ?? []).filter((e) => e.name === name)).toHaveLength(1);
+  });
+});
+
+describe('concept shift → retraining → release → Production, locally', () => {
+  let run: {
+    code: number;
+    json: SimulateOutput & { release?: { status: string; output?: { summary: string } } };
+  };
+
+  beforeAll(async () => {
+    run = await runJson(() =>
+      driftSimulateCommand(target, {
+        shift: 'concept',
+        model: 'flight-delay',
+        rows: 1500,
+        windows: 1,
+        labelledRows: 9000,
+        seed: 3,
+        releaseBake: '2s',
+        json: true,
+      }),
+    );
+  }, 180_000);
+
+  it('retrains on the new schedule, and the winning challenger goes live through its own canary', async () => {
+    expect(run.code).toBe(0);
+    expect(run.json.retraining.output).toMatchObject({ status: 'releasing' });
+    expect(run.json.release).toMatchObject({ status: 'SUCCEEDED' });
+    expect(run.json.release?.output?.summary).toMatch(/released \(canary 5% → 25% → 50% → 100%, 2s bakes\)/);
+    const registry = new DynamoDbModelRegistry(
+      DynamoDBDocumentClient.from(localDynamoDbClient(t.platform.endpoints.dynamodb)),
+      target.outputs.RegistryTableName ?? '',
+    );
+    const production = await registry.getProductionVersion('flight-delay');
+    expect(production?.trainingRunId).toBe(run.json.retraining.name);
   });
 });

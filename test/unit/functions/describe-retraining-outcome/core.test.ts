@@ -84,6 +84,50 @@ describe('describeRetrainingOutcome', () => {
     });
   });
 
+  it('describes a started release: the challenger won, and its release decides whether it goes live', async () => {
+    const releaseArn = `arn:aws:states:eu-west-1:1:execution:release:${EXECUTION}-release`;
+    const { outcome, message } = await describeState({
+      prepared: { ...prepared, release: { executionName: `${EXECUTION}-release`, request: {} } },
+      comparison: {
+        ...comparison,
+        decision: 'promote',
+        reasons: ['wins'],
+        challenger: { version: 5, auc: 0.69 },
+        aucGain: 0.05,
+      },
+      release: { executionArn: releaseArn, startDate: 1 },
+    });
+
+    expect(outcome).toMatchObject({
+      status: 'releasing',
+      summary:
+        `challenger v5 beat champion v3 (holdout AUC 0.690 vs 0.640): releasing it — release ${EXECUTION}-release ` +
+        'makes it Production only if it stays healthy on live traffic',
+      subject: 'Retraining flight-delay: releasing challenger v5 (holdout AUC +0.050)',
+    });
+    expect(outcome.error).toBeUndefined();
+    expect(message).toMatchObject({
+      event: 'RetrainingDecision',
+      outcome: 'releasing',
+      reasons: ['wins'],
+      release: { executionName: `${EXECUTION}-release`, executionArn: releaseArn },
+    });
+  });
+
+  it('fails when the release of a winning challenger could not be started', async () => {
+    const { outcome } = await describeState({
+      prepared,
+      comparison: { ...comparison, decision: 'promote' },
+      releaseError: { Error: 'StepFunctions.ExecutionLimitExceededException', Cause: 'too many executions' },
+    });
+
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      error: 'StepFunctions.ExecutionLimitExceededException',
+      cause: 'step ReleaseChallenger: too many executions',
+    });
+  });
+
   it('describes a kept champion with the comparison reasons', async () => {
     const { outcome, message } = await describeState({ prepared, comparison });
 
