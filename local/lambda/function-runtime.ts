@@ -80,7 +80,10 @@ interface InvocationRequest {
 interface Pending {
   resolve(value: unknown): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  /** When it times out (`performance.now()` ms). */
+  deadline: number;
+  timeoutMs: number;
+  functionName: string;
   request: InvocationRequest;
 }
 
@@ -99,7 +102,16 @@ class Environment {
   inFlight = 0;
   /** When the environment last took an invocation (for idle shutdown). */
   lastUsed = Date.now();
-  private readonly pending = new Map<string, Pending>();
+  /** By invocation number (this environment's own sequence: it only pairs answers with callers). */
+  private readonly pending = new Map<number, Pending>();
+  private sequence = 0;
+  /**
+   * One timer per environment for the earliest deadline, instead of one per invocation: under
+   * load invocations come and go thousands of times a second and a timer each costs the main
+   * thread an allocation and two list updates, while a deadline is only ever seconds away.
+   */
+  private watchdog: NodeJS.Timeout | undefined;
+  private watchdogAt = Number.POSITIVE_INFINITY;
 
   constructor(
     config: FunctionConfig,
@@ -148,7 +160,7 @@ class Environment {
     this.worker.on('message', (m: { type: string; json?: string }) => {
       if (m.type !== 'answers') return;
       const items = JSON.parse(m.json ?? '[]') as Array<{
-        id: string;
+        id: number;
         result?: unknown;
         error?: LambdaErrorPayload;
       }>;
@@ -157,14 +169,14 @@ class Environment {
         if (!p) continue;
         this.pending.delete(item.id);
         this.inFlight--;
-        clearTimeout(p.timer);
         if (item.error) p.reject(new FunctionError(item.error, config.functionName));
         else p.resolve(item.result);
       }
+      if (this.pending.size === 0) this.unwatch();
     });
     this.worker.on('exit', () => {
+      this.unwatch();
       for (const p of this.pending.values()) {
-        clearTimeout(p.timer);
         p.reject(
           new FunctionError(
             { errorType: 'Runtime.ExitError', errorMessage: 'execution environment exited' },
@@ -184,10 +196,8 @@ class Environment {
    */
   retire(): void {
     this.onExit(this);
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      this.requeue(p.request, p.resolve, p.reject);
-    }
+    this.unwatch();
+    for (const p of this.pending.values()) this.requeue(p.request, p.resolve, p.reject);
     this.pending.clear();
     this.inFlight = 0;
     void this.stop();
@@ -225,35 +235,70 @@ class Environment {
     timeoutMs: number,
     functionName: string,
   ): Promise<unknown> {
-    const id = randomUUID();
+    const id = ++this.sequence;
     // Invocations queued ahead of this one run first, each within its own timeout.
-    const budget = timeoutMs * (this.inFlight + 1);
+    const deadline = performance.now() + timeoutMs * (this.inFlight + 1);
     this.inFlight++;
     this.lastUsed = Date.now();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        this.inFlight--;
-        reject(
-          new FunctionError(
-            {
-              errorType: 'Sandbox.Timedout',
-              errorMessage: `Task timed out after ${timeoutMs / 1000} seconds`,
-            },
-            functionName,
-          ),
-        );
-        // Like Lambda, a timed-out environment is not reused.
-        this.retire();
-      }, budget);
-      this.pending.set(id, { resolve, reject, timer, request: { event, requestId, invokedArn } });
+      const request = { event, requestId, invokedArn };
+      this.pending.set(id, { resolve, reject, deadline, timeoutMs, functionName, request });
+      this.watch(deadline);
       this.outbox.push({ id, event, requestId, invokedArn });
       // Everything dispatched during this event-loop turn crosses to the worker in one message.
       if (this.outbox.length === 1) setImmediate(this.flush);
     });
   }
 
-  private outbox: Array<{ id: string; event: unknown; requestId: string; invokedArn: string }> = [];
+  /** Make sure the watchdog fires by `deadline`. */
+  private watch(deadline: number): void {
+    if (this.watchdog !== undefined && this.watchdogAt <= deadline) return;
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog);
+    this.watchdogAt = deadline;
+    this.watchdog = setTimeout(this.checkDeadlines, Math.max(0, deadline - performance.now()));
+  }
+
+  private unwatch(): void {
+    if (this.watchdog !== undefined) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    this.watchdogAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Time out the invocation whose deadline passed first, if any; else wait for the next deadline. */
+  private readonly checkDeadlines = () => {
+    this.watchdog = undefined;
+    this.watchdogAt = Number.POSITIVE_INFINITY;
+    // Timers run on the event loop's millisecond clock: a deadline within 1 ms counts as passed.
+    const now = performance.now() + 1;
+    let expired: [number, Pending] | undefined;
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.pending) {
+      const { deadline } = entry[1];
+      if (deadline <= now) {
+        if (!expired || deadline < expired[1].deadline) expired = entry;
+      } else if (deadline < next) next = deadline;
+    }
+    if (!expired) {
+      if (next !== Number.POSITIVE_INFINITY) this.watch(next);
+      return;
+    }
+    const [id, p] = expired;
+    this.pending.delete(id);
+    this.inFlight--;
+    p.reject(
+      new FunctionError(
+        {
+          errorType: 'Sandbox.Timedout',
+          errorMessage: `Task timed out after ${p.timeoutMs / 1000} seconds`,
+        },
+        p.functionName,
+      ),
+    );
+    // Like Lambda, a timed-out environment is not reused.
+    this.retire();
+  };
+
+  private outbox: Array<{ id: number; event: unknown; requestId: string; invokedArn: string }> = [];
   private readonly flush = () => {
     const items = this.outbox;
     this.outbox = [];

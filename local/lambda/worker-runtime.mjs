@@ -43,7 +43,8 @@ let running = false;
 // is dropped, as on AWS), and one string copies faster than a structured clone of the objects.
 parentPort.on('message', (message) => {
   if (message.type === 'flush-logs') {
-    // Asked before the environment is stopped: nothing logged so far may be lost.
+    // Asked before the environment is stopped: nothing logged or answered so far may be lost.
+    flushAnswers();
     flushLogs();
     parentPort.postMessage({ type: 'logs-flushed' });
     return;
