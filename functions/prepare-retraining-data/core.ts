@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import { InvalidRequest, ModelNotFound } from '../lib/errors.ts';
 import type { ModelRegistry, ModelVersion } from '../lib/registry/model-version.ts';
+import { resolveSettings } from '../lib/releases/release-plan.ts';
 import { challengerRecipe, challengerTrainingRun } from '../lib/retraining/challenger-run.ts';
 import {
   gatherGroundTruth,
@@ -105,6 +106,9 @@ export async function prepareRetrainingData(
       `the window starts (${request.window.start}) after it ends (${request.window.end})`,
     );
   const policy = resolveRetrainingPolicy(ports.policy, request.policy);
+  // Checked now, by the release's own rules: a bad setting fails here, naming it, rather than
+  // in a release nobody watches after the challenger has been trained.
+  if (policy.promoteBy === 'release') resolveSettings(request.model, policy.release);
   const reference = await referenceVersion(request.model, ports.registry);
   const recipe = recipeFor(reference.featureSet);
   const unknownColumns = (policy.subgroupColumns ?? []).filter((c) => !Object.hasOwn(recipe.subgroups, c));

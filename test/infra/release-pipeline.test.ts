@@ -121,8 +121,11 @@ describe('release ASL (statemachines/release.asl.json)', () => {
       expect(asl.States[name]?.Catch, name).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'StopShadow' },
       ]);
-    // A refusal has nothing to undo (and the lock may be another release's).
-    expect(asl.States.StartRelease?.Catch).toBeUndefined();
+    // A refusal has nothing to undo (and the lock may be another release's): it is only published.
+    expect(asl.States.StartRelease?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'NotifyNotStarted' },
+    ]);
+    expect(asl.States.NotifyNotStarted?.Next).toBe('NotStarted');
     for (const [name, state] of states) expect(state.ResultPath, name).not.toBe('$');
   });
 
@@ -256,6 +259,7 @@ async function harness() {
     NotifyRolledBack: notify('NotifyRolledBack'),
     NotifyRollbackFailed: notify('NotifyRollbackFailed'),
     NotifyOperatorRollback: notify('NotifyOperatorRollback'),
+    NotifyNotStarted: notify('NotifyNotStarted'),
   };
   const traced = Object.fromEntries(
     Object.entries(handlers).map(([name, h]) => [
@@ -464,7 +468,13 @@ describe('release runs', () => {
     expect(failure?.message).toContain(
       'flight-delay v1 is Production, not Staging: only a Staging version can be released (it is already the Production version)',
     );
-    expect(h.calls).toEqual(['StartRelease']);
+    expect(h.calls).toEqual(['StartRelease', 'NotifyNotStarted']);
+    // Published, for a release nobody watches (one a retraining started).
+    expect(h.published.map((p) => p.Subject)).toEqual([`Release ${MODEL} v1 not started: ReleaseRefused`]);
+    expect(JSON.parse(h.published[0]?.Message ?? '{}')).toMatchObject({
+      Error: 'ReleaseRefused',
+      Cause: expect.stringContaining('only a Staging version can be released'),
+    });
     expect(h.alias.updates).toEqual([]);
     expect(await h.store.getLock(lockTarget(FUNCTION, ALIAS))).toBeUndefined();
   });
@@ -676,7 +686,7 @@ describe('release runs', () => {
     const { failure } = await h.run(release());
 
     expect(failure?.name).toBe('CodeDeploymentInProgress');
-    expect(h.calls).toEqual(['StartRelease']);
+    expect(h.calls).toEqual(['StartRelease', 'NotifyNotStarted']);
     expect(h.alias.updates).toEqual([]);
   });
 });

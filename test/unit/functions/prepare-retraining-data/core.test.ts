@@ -282,5 +282,19 @@ describe('prepareRetrainingData', () => {
     ).rejects.toThrow(
       /unknown subgroup column carrier \(known for flights-v1: origin_region, distance_band, day_part\)/,
     );
+
+    // The release a winning challenger would go through, checked before anything is trained.
+    await expect(
+      prepareRetrainingData(
+        { request: { ...request, policy: { release: { strategy: 'yolo' } } }, executionName: EXECUTION },
+        withChampion,
+      ),
+    ).rejects.toThrow(/strategy must be one of canary, linear/);
+    await expect(
+      prepareRetrainingData(
+        { request: { ...request, policy: { release: { bake: 'soon' } } }, executionName: EXECUTION },
+        withChampion,
+      ),
+    ).rejects.toThrow(/bake must look like 30s, 5m, 1h/);
   });
 });
