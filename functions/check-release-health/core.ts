@@ -9,13 +9,8 @@ import type { AliasControl } from '../lib/releases/alias-routing.ts';
 import { describeRouting, routingAt, sameRouting } from '../lib/releases/alias-routing.ts';
 import { type HealthProbe, judgeHealth } from '../lib/releases/health.ts';
 import { ReleaseStateMismatch } from '../lib/releases/release-errors.ts';
-import { abortedBy, checkRegistry } from '../lib/releases/release-guards.ts';
-import {
-  type HealthCheckRecord,
-  LOCK_TTL_MS,
-  lockTarget,
-  type ReleaseStore,
-} from '../lib/releases/release-record.ts';
+import { abortedBy, checkRegistry, holdLock } from '../lib/releases/release-guards.ts';
+import type { HealthCheckRecord, ReleaseStore } from '../lib/releases/release-record.ts';
 import { keyOf, type Progress, parseStepInput, StepInput } from '../lib/releases/release-state.ts';
 
 export interface CheckPorts {
@@ -46,15 +41,7 @@ export async function checkReleaseHealth(event: unknown, ports: CheckPorts): Pro
         `${describeRouting(live)}, intended ${describeRouting(intent)}: something else changed it`,
     );
   await checkRegistry(ports, release);
-  const renewed = await ports.store.renewLock(
-    lockTarget(release.functionName, release.alias),
-    release.executionArn,
-    new Date(ports.now().getTime() + LOCK_TTL_MS),
-  );
-  if (!renewed)
-    throw new ReleaseStateMismatch(
-      `release ${release.releaseId} no longer holds the lock on ${release.functionName}:${release.alias}`,
-    );
+  await holdLock(ports, release);
 
   const now = ports.now();
   const [alarms, comparison] = await Promise.all([

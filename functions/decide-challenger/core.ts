@@ -19,7 +19,8 @@ import {
   subgroupsOf,
 } from '../lib/releases/champion-challenger.ts';
 import { ReleaseStateMismatch } from '../lib/releases/release-errors.ts';
-import { LOCK_TTL_MS, lockTarget, type ReleaseStore } from '../lib/releases/release-record.ts';
+import { holdLock } from '../lib/releases/release-guards.ts';
+import type { ReleaseStore } from '../lib/releases/release-record.ts';
 import {
   type DecisionResult,
   keyOf,
@@ -66,15 +67,7 @@ export async function decideChallenger(event: unknown, ports: DecidePorts): Prom
     throw new ReleaseStateMismatch(
       `${release.model} had no champion when ${modelLabel(release)} was released`,
     );
-  const renewed = await ports.store.renewLock(
-    lockTarget(release.functionName, release.alias),
-    release.executionArn,
-    new Date(ports.now().getTime() + LOCK_TTL_MS),
-  );
-  if (!renewed)
-    throw new ReleaseStateMismatch(
-      `release ${release.releaseId} no longer holds the lock on ${release.functionName}:${release.alias}`,
-    );
+  await holdLock(ports, release);
 
   const version = await ports.registry.getVersion(release.model, release.modelVersion);
   if (!version) throw new ReleaseStateMismatch(`${modelLabel(release)} is no longer in the registry`);

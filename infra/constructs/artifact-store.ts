@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { MODELS_PREFIX, RUNS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
+import { MODELS_PREFIX, RELEASES_PREFIX, RUNS_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import { acknowledgePrefixWildcard, SecureBucket } from './secure-bucket.ts';
 
 export interface ArtifactStoreProps {
@@ -38,6 +38,11 @@ export class ArtifactStore extends Construct {
   /** Read and overwrite the training pipeline's working files (`runs/…`); no deletes. */
   grantRunFiles(grantee: iam.IGrantable): iam.Grant {
     return this.grant(grantee, ['s3:GetObject', 's3:PutObject'], RUNS_PREFIX);
+  }
+
+  /** Write release reports (`releases/…`: shadow comparisons, champion/challenger decisions); no deletes. */
+  grantWriteReleaseReports(grantee: iam.IGrantable): iam.Grant {
+    return this.grant(grantee, ['s3:PutObject'], RELEASES_PREFIX);
   }
 
   /**

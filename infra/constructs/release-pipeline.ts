@@ -23,17 +23,12 @@ import {
   type ReleaseSettingsOverrides,
   type Strategy,
 } from '../../functions/lib/releases/release-plan.ts';
-import {
-  CAPTURE_PREFIX,
-  GROUND_TRUTH_PREFIX,
-  RELEASES_PREFIX,
-} from '../../functions/lib/storage/s3-layout.ts';
+import { CAPTURE_PREFIX, GROUND_TRUTH_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import { ARTIFACTS_BUCKET_ENV, type ArtifactStore } from './artifact-store.ts';
 import { AslStateMachine } from './asl-state-machine.ts';
 import { DATA_BUCKET_ENV, type DataStore } from './data-store.ts';
 import { MlFunction } from './ml-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
-import { acknowledgePrefixWildcard } from './secure-bucket.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -212,12 +207,7 @@ export class ReleasePipeline extends Construct {
       props.data.grantPrefix(decide, prefix, ['s3:GetObject']);
       props.data.grantListPrefix(decide, prefix);
     }
-    iam.Grant.addToPrincipal({
-      grantee: decide,
-      actions: ['s3:PutObject'],
-      resourceArns: [props.artifacts.bucket.arnForObjects(`${RELEASES_PREFIX}*`)],
-    });
-    acknowledgePrefixWildcard(decide, props.artifacts.bucket, RELEASES_PREFIX);
+    props.artifacts.grantWriteReleaseReports(decide);
     const ttl = props.registryCacheTtl ?? DEFAULT_REGISTRY_CACHE_TTL;
     finish.addEnvironment(RELEASE_ENV.registryCacheTtlMs, String(ttl.toMilliseconds()));
     this.functions = {

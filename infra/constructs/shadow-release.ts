@@ -14,12 +14,11 @@ import {
   MAX_SHADOW_SECONDS,
 } from '../../functions/lib/releases/release-plan.ts';
 import { SHADOW_ALIAS_NAME } from '../../functions/lib/releases/shadow-config.ts';
-import { CAPTURE_PREFIX, RELEASES_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
+import { CAPTURE_PREFIX } from '../../functions/lib/storage/s3-layout.ts';
 import type { ArtifactStore } from './artifact-store.ts';
 import { DATA_BUCKET_ENV, type DataStore } from './data-store.ts';
 import { MlFunction } from './ml-function.ts';
 import type { ModelRegistry } from './model-registry.ts';
-import { acknowledgePrefixWildcard } from './secure-bucket.ts';
 
 const fromRoot = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -179,12 +178,7 @@ export class ShadowRelease extends Construct {
     props.registry.bindTo(finish, 'readWrite');
     props.data.grantPrefix(finish, CAPTURE_PREFIX, ['s3:GetObject']);
     props.data.grantListPrefix(finish, CAPTURE_PREFIX);
-    iam.Grant.addToPrincipal({
-      grantee: finish,
-      actions: ['s3:PutObject'],
-      resourceArns: [props.artifacts.bucket.arnForObjects(`${RELEASES_PREFIX}*`)],
-    });
-    acknowledgePrefixWildcard(finish, props.artifacts.bucket, RELEASES_PREFIX);
+    props.artifacts.grantWriteReleaseReports(finish);
     iam.Grant.addToPrincipal({
       grantee: finish,
       actions: ['cloudwatch:GetMetricData'],

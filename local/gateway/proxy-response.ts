@@ -21,6 +21,30 @@ export type ProxyResponse = z.infer<typeof ProxyResponse>;
 
 /** The function's result as a proxy response, or undefined when API Gateway would reject it. */
 export function parseProxyResponse(result: unknown): ProxyResponse | undefined {
+  if (isPlainProxyResponse(result)) return result;
   const parsed = ProxyResponse.safeParse(result);
   return parsed.success ? parsed.data : undefined;
+}
+
+/**
+ * The shape nearly every answer has — an integer status, string headers, a string body, an
+ * optional base64 flag, nothing else — checked by hand: the gateway checks every answer, and
+ * the schema's parse allocates a copy of each. Anything else goes through the schema.
+ */
+function isPlainProxyResponse(result: unknown): result is ProxyResponse {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return false;
+  const r = result as Record<string, unknown>;
+  for (const key in r)
+    if (key !== 'statusCode' && key !== 'headers' && key !== 'body' && key !== 'isBase64Encoded')
+      return false;
+  const { statusCode, headers, body, isBase64Encoded } = r;
+  if (!(Number.isInteger(statusCode) && (statusCode as number) >= 100 && (statusCode as number) <= 599))
+    return false;
+  if (typeof body !== 'string' || (isBase64Encoded !== undefined && typeof isBase64Encoded !== 'boolean'))
+    return false;
+  if (headers === undefined) return true;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) return false;
+  for (const key in headers as Record<string, unknown>)
+    if (typeof (headers as Record<string, unknown>)[key] !== 'string') return false;
+  return true;
 }

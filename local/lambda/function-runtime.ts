@@ -48,7 +48,7 @@ export interface FunctionConfig {
   readonly timeoutSeconds: number;
   /** Folder for this function's log file (the local CloudWatch log group). */
   readonly logDir: string;
-  /** Most environments alive at once. @default min(4, cores) */
+  /** Most environments alive at once. @default min(4, cores − 1), at least 1 */
   readonly maxConcurrency?: number;
   /** An environment idle this long is shut down (Lambda scales to zero). @default 10 minutes */
   readonly idleTimeoutMs?: number;
@@ -326,7 +326,10 @@ export class FunctionRuntime {
     private readonly logForwarding?: LogForwarding,
   ) {
     mkdirSync(config.logDir, { recursive: true });
-    this.maxConcurrency = config.maxConcurrency ?? Math.min(4, availableParallelism());
+    // One core is left to the main thread, which serves every request too (the gateway, the
+    // emulators, the log subscriptions and metrics): on a 2-core machine a second environment
+    // only makes the threads take turns, and each request then costs more CPU, not less.
+    this.maxConcurrency = config.maxConcurrency ?? Math.max(1, Math.min(4, availableParallelism() - 1));
     const idleTimeoutMs = config.idleTimeoutMs ?? 10 * 60_000;
     this.reaper = setInterval(
       () => {

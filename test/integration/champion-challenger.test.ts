@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseCommand } from '../../cli/commands/release.ts';
 import { trainCommand } from '../../cli/commands/train.ts';
 import { distinctShiftedFlights, type FlightRecord, instanceOf } from '../../cli/drift-simulation.ts';
@@ -23,6 +23,7 @@ import { localDynamoDbClient } from '../../local/emulators/dynamodb.ts';
 import { LOCAL_CREDENTIALS } from '../../local/emulators/local-aws.ts';
 import { localS3Client } from '../../local/emulators/s3.ts';
 import { DEFAULT_LOCAL_REGION } from '../../local/template/pseudo-parameters.ts';
+import { runJson } from '../support/cli-json.ts';
 import { bootTestPlatform, type TestPlatform } from '../support/local-platform.ts';
 import { flightsRawRows } from '../support/training-run.ts';
 
@@ -39,20 +40,6 @@ const stateDir = mkdtempSync(join(tmpdir(), 'mlops-champion-challenger-'));
 const shifted = distinctShiftedFlights(flightsRawRows() as FlightRecord[], 'concept', 9_000, 5);
 const training = shifted.slice(0, 6_000);
 const traffic = shifted.slice(6_000);
-
-/** Run a CLI command with `--json`, returning its exit code and the JSON it printed. */
-async function runJson<T>(command: () => Promise<number>): Promise<{ code: number; json: T }> {
-  const printed: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((text: unknown) => {
-    printed.push(String(text));
-  });
-  try {
-    const code = await command();
-    return { code, json: JSON.parse(printed.join('\n')) as T };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   t = await bootTestPlatform({ routingSeed: 5 });

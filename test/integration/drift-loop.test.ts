@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { driftCheckCommand, driftSimulateCommand } from '../../cli/commands/drift.ts';
 import { resolveTarget, type Target } from '../../cli/target.ts';
 import type { ModelDriftCheck } from '../../functions/drift-check/core.ts';
@@ -16,25 +16,12 @@ import { DynamoDbModelRegistry } from '../../functions/lib/registry/dynamodb-reg
 import { parseS3Uri } from '../../functions/lib/storage/s3-layout.ts';
 import { localDynamoDbClient } from '../../local/emulators/dynamodb.ts';
 import { localS3Client } from '../../local/emulators/s3.ts';
+import { runJson } from '../support/cli-json.ts';
 import { bootTestPlatform, type TestPlatform } from '../support/local-platform.ts';
 
 let t: TestPlatform;
 let target: Target;
 const stateDir = mkdtempSync(join(tmpdir(), 'mlops-drift-loop-'));
-
-/** Run a CLI command with `--json`, returning its exit code and the JSON it printed. */
-async function runJson<T>(command: () => Promise<number>): Promise<{ code: number; json: T }> {
-  const printed: string[] = [];
-  const spy = vi.spyOn(console, 'log').mockImplementation((text: unknown) => {
-    printed.push(String(text));
-  });
-  try {
-    const code = await command();
-    return { code, json: JSON.parse(printed.join('\n')) as T };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 interface SimulateOutput {
   checks: Array<ModelDriftCheck & { window: { start: string; end: string } }>;

@@ -27,16 +27,22 @@ const check = (step: number, n: number, healthy = true): HealthCheckRecord => ({
   challenger: healthyStats('5', 40, healthy ? {} : { functionErrors: 12 }),
 });
 
+/** `report`'s `once`, keeping the lines it printed. */
+function printedOnce() {
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  const once = (key: string, line: () => string) => {
+    if (!seen.has(key)) {
+      seen.add(key);
+      lines.push(line());
+    }
+  };
+  return { lines, once };
+}
+
 describe('report', () => {
   it('prints the promotion, then the hand back of the alias to the version the release started from', () => {
-    const lines: string[] = [];
-    const seen = new Set<string>();
-    const once = (key: string, line: () => string) => {
-      if (!seen.has(key)) {
-        seen.add(key);
-        lines.push(line());
-      }
-    };
+    const { lines, once } = printedOnce();
     const last = { index: 3, percent: 100, startedAt: '', bakeUntil: '' };
     report(
       record({ newFunctionVersion: '5', status: 'promoting', step: last, routing: { version: '5' } }),
@@ -56,14 +62,7 @@ describe('report', () => {
   });
 
   it('prints each step once, in order, with the checks of its bake under it', () => {
-    const lines: string[] = [];
-    const seen = new Set<string>();
-    const once = (key: string, line: () => string) => {
-      if (!seen.has(key)) {
-        seen.add(key);
-        lines.push(line());
-      }
-    };
+    const { lines, once } = printedOnce();
     report(record(), [], once);
     report(
       record({ newFunctionVersion: '5', step: { index: 0, percent: 5, startedAt: '', bakeUntil: '' } }),
@@ -92,14 +91,7 @@ describe('report', () => {
 
 describe('report of a champion/challenger release', () => {
   it('prints the slice with its window, then the decision and its report, then the rest of the ramp', () => {
-    const lines: string[] = [];
-    const seen = new Set<string>();
-    const once = (key: string, line: () => string) => {
-      if (!seen.has(key)) {
-        seen.add(key);
-        lines.push(line());
-      }
-    };
+    const { lines, once } = printedOnce();
     const contest = record({
       strategy: 'champion-challenger',
       plan: [20, 100],
