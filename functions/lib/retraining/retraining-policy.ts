@@ -90,9 +90,11 @@ export const RetrainingPolicy = RetrainingPolicyOverrides.required({
   lookbackDays: true,
   minLabelledRows: true,
   holdoutShare: true,
-  promoteBy: true,
-  release: true,
-}) satisfies z.ZodType<RetrainingPolicy>;
+}).extend({
+  // Defaults rather than required: an execution resolved before these existed still parses.
+  promoteBy: z.enum(PROMOTION_PATHS).default(DEFAULT_RETRAINING_POLICY.promoteBy),
+  release: RetrainingReleaseSettings.default({}),
+}) satisfies z.ZodType<RetrainingPolicy, unknown>;
 
 /** Defaults, then the deployment's settings, then the request's: the later wins per field. */
 export function resolveRetrainingPolicy(
