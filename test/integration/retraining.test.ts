@@ -201,7 +201,11 @@ describe('retraining on the local platform', () => {
       requestedBy: `retraining:${name}`,
     });
     const champion = await registry.getProductionVersion(SEED.model);
-    expect(champion).toMatchObject({ version: challenger?.version, trainingRunId: name, stage: 'Production' });
+    expect(champion).toMatchObject({
+      version: challenger?.version,
+      trainingRunId: name,
+      stage: 'Production',
+    });
     expect((await registry.listAuditEvents(SEED.model)).at(-1)).toMatchObject({
       action: 'promote',
       version: champion?.version,
