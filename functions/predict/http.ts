@@ -104,7 +104,10 @@ export function createPredictHandler(ports: PredictPorts, logger: Logger, observ
       const scored = await scoreRequest(request, ports);
       const { result } = scored;
       const latencyMs = performance.now() - started;
-      logger.info('prediction', {
+      // Debug, not info: every answered prediction is already in the capture record and the
+      // metrics (same request id, model, version, latency); a second line per request would double
+      // the log ingestion bill and cost the hot path ~10 µs. POWERTOOLS_LOG_LEVEL=DEBUG shows it.
+      logger.debug('prediction', {
         requestId,
         model: result.model,
         modelVersion: result.version,
