@@ -269,7 +269,7 @@ export function decideChampionChallenger(input: {
   };
   const values = `live ${name} ${f(results.challenger.metric ?? Number.NaN)} vs ${f(results.champion.metric ?? Number.NaN)}`;
   const gainCheck: ComparisonCheck = {
-    gate: 'auc-gain',
+    gate: policy.metric === 'auc' ? 'auc-gain' : 'log-loss-gain',
     subject: 'overall',
     passed: estimate.gain >= policy.minGain - TOLERANCE,
     champion: results.champion.metric,

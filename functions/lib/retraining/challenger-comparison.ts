@@ -59,7 +59,7 @@ export function evaluateOnHoldout(
 }
 
 /** The two comparison gates. */
-export type ComparisonGate = 'auc-gain' | 'subgroup-auc-loss';
+export type ComparisonGate = 'auc-gain' | 'log-loss-gain' | 'subgroup-auc-loss';
 
 /** One gate applied to one subject (overall, or a subgroup as `column=value`). */
 export interface ComparisonCheck {

@@ -414,6 +414,7 @@ describe('decideChampionChallenger', () => {
       const verdict = decide(champion, challenger, { metric: 'log-loss' });
 
       expect(verdict.decision).toBe('promote');
+      expect(verdict.checks[0]?.gate).toBe('log-loss-gain');
       expect(verdict.metric).toBe('log-loss');
       expect(verdict.champion.logLoss).toBeCloseTo(meanLogLoss(champion), 10);
       expect(verdict.challenger.logLoss).toBeCloseTo(meanLogLoss(challenger), 10);
