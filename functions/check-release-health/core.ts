@@ -56,7 +56,13 @@ export async function checkReleaseHealth(event: unknown, ports: CheckPorts): Pro
       end: now,
     }),
   ]);
-  const verdict = judgeHealth({ alarms, comparison, thresholds: release.thresholds });
+  const remainingMs = Date.parse(progress.bakeUntil) - now.getTime();
+  const verdict = judgeHealth({
+    alarms,
+    comparison,
+    thresholds: release.thresholds,
+    beforePromotion: progress.isLastStep && remainingMs <= 0,
+  });
   const check: HealthCheckRecord = {
     step: progress.stepIndex,
     check: progress.checks + 1,
@@ -76,7 +82,6 @@ export async function checkReleaseHealth(event: unknown, ports: CheckPorts): Pro
     updatedAt: check.at,
   });
 
-  const remainingMs = Date.parse(progress.bakeUntil) - now.getTime();
   const bakeComplete = verdict.healthy && remainingMs <= 0;
   ports.log(verdict.healthy ? 'healthy' : 'breach', {
     releaseId: release.releaseId,

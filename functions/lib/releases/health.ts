@@ -28,6 +28,13 @@ export const HealthThresholds = z
      * the standard error is 0.04); at 200 it is ~0.01, a tenth of the allowed shift.
      */
     minScoreSamples: z.number().int().min(1),
+    /**
+     * Prediction requests the challenger must have answered over the whole release before it may
+     * be promoted: a release nobody exercised is rolled back as inconclusive instead of passing on
+     * notes alone. 0 turns the gate off (the default: a quiet local platform or a test deployment
+     * still releases). Optional, so a release started before the field existed still parses.
+     */
+    minChallengerRequestsToPromote: z.number().int().min(0).optional(),
   })
   .strict();
 export type HealthThresholds = z.infer<typeof HealthThresholds>;
@@ -40,6 +47,7 @@ export const DEFAULT_THRESHOLDS: HealthThresholds = {
   latencyP99SlackMs: 100,
   maxMeanScoreShift: 0.1,
   minScoreSamples: 200,
+  minChallengerRequestsToPromote: 0,
 };
 
 export type AlarmStateValue = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
@@ -110,6 +118,11 @@ export function judgeHealth(input: {
   readonly alarms: readonly AlarmStatus[];
   readonly comparison: VersionComparison;
   readonly thresholds: HealthThresholds;
+  /**
+   * This check ends the last bake: the next step promotes. Here too little traffic is no longer
+   * a note — a challenger under `minChallengerRequestsToPromote` requests is inconclusive, a breach.
+   */
+  readonly beforePromotion?: boolean;
 }): HealthVerdict {
   const { champion, challenger } = input.comparison;
   const t = input.thresholds;
@@ -193,6 +206,12 @@ export function judgeHealth(input: {
           `(${shift > 0 ? '+' : ''}${shift.toFixed(3)}), more than ±${t.maxMeanScoreShift} apart`,
       );
   }
+  const minimum = t.minChallengerRequestsToPromote ?? 0;
+  if (input.beforePromotion && challenger.requests < minimum)
+    breaches.push(
+      `inconclusive: ${who} answered ${challenger.requests} prediction requests during the release, ` +
+        `fewer than the ${minimum} it needs before it may be promoted`,
+    );
   return { healthy: breaches.length === 0, breaches, notes };
 }
 

@@ -127,6 +127,29 @@ describe('checkReleaseHealth', () => {
     expect(next).toMatchObject({ verdict: 'healthy', bakeComplete: true, reasons: [] });
   });
 
+  it('breaches, as inconclusive, when the last bake ends with fewer challenger requests than a promotion needs', async () => {
+    const { clock, ports, input, health, release, alias } = await setup();
+    alias.setRouting({ version: '5' });
+    const strict = { ...release, thresholds: { ...release.thresholds, minChallengerRequestsToPromote: 100 } };
+    health.stats = (_, q) => ({
+      champion: healthyStats(q.champion, 3000),
+      challenger: healthyStats(q.challenger, 30),
+    });
+    const last = progress({ stepIndex: 3, percent: 100, isLastStep: true });
+    const run = (p: Progress) => checkReleaseHealth({ ...input(p), release: strict }, ports);
+
+    clock.advance(12);
+    // Mid-bake, too little traffic is still only a note.
+    expect(await run(last)).toMatchObject({ verdict: 'healthy', bakeComplete: false });
+    clock.advance(48);
+    const ended = await run(last);
+
+    expect(ended).toMatchObject({ verdict: 'breach', bakeComplete: false });
+    expect(ended.reasons).toEqual([
+      'inconclusive: challenger v5 answered 30 prediction requests during the release, fewer than the 100 it needs before it may be promoted',
+    ]);
+  });
+
   it('reports a breach with its reasons and does not finish the bake', async () => {
     const { clock, ports, input, health } = await setup();
     health.stats = (_, q) => ({

@@ -48,6 +48,7 @@ function record(over: Partial<ReleaseRecord> = {}): ReleaseRecord {
       maxErrorRateIncrease: 0.02,
       minLatencySamples: 20,
       minScoreSamples: 20,
+      minChallengerRequestsToPromote: 0,
       maxLatencyP99Ratio: 1.5,
       latencyP99SlackMs: 100,
       maxMeanScoreShift: 0.1,

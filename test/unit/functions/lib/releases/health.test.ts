@@ -109,4 +109,25 @@ describe('judgeHealth', () => {
     expect(verdict.breaches).toEqual([]);
     expect(verdict.notes).toContain('mean score: 14 and 300 scored requests, 200 each needed to compare');
   });
+
+  it('calls a challenger too few requests exercised inconclusive before its promotion, and only then', () => {
+    const thresholds = { ...DEFAULT_THRESHOLDS, minChallengerRequestsToPromote: 100 };
+    const comparison = { champion: healthyStats('4', 2000), challenger: healthyStats('5', 40) };
+
+    expect(judgeHealth({ alarms: [], comparison, thresholds }).healthy).toBe(true);
+    expect(judgeHealth({ alarms: [], comparison, thresholds, beforePromotion: true })).toMatchObject({
+      healthy: false,
+      breaches: [
+        'inconclusive: challenger v5 answered 40 prediction requests during the release, fewer than the 100 it needs before it may be promoted',
+      ],
+    });
+    const exercised = { ...comparison, challenger: healthyStats('5', 100) };
+    expect(
+      judgeHealth({ alarms: [], comparison: exercised, thresholds, beforePromotion: true }).healthy,
+    ).toBe(true);
+    // Off by default: a quiet platform still releases.
+    expect(
+      judgeHealth({ alarms: [], comparison, thresholds: DEFAULT_THRESHOLDS, beforePromotion: true }).healthy,
+    ).toBe(true);
+  });
 });
