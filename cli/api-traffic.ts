@@ -1,11 +1,14 @@
-// Simulated clients for the CLI's demos: the seed flights, and instances sent through the
-// prediction API as real clients send them (HTTPS, the API key, requests of many instances, a few
-// at a time). The same calls reach the local platform and AWS.
+// Simulated clients and data teams for the CLI's demos: the seed flights, instances sent through
+// the prediction API as real clients send them (HTTPS, the API key, requests of many instances, a
+// few at a time), and outcomes dropped as ground truth. The same calls reach the local platform
+// and AWS.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { compactTime, groundTruthPartitionPrefix, s3Uri } from '../functions/lib/storage/s3-layout.ts';
 import type { FlightRecord } from './drift-simulation.ts';
-import type { Target } from './target.ts';
+import { clientOptions, type Target } from './target.ts';
 
 /** The seed dataset, as `npm start` trains on it. */
 export function seedFlights(): FlightRecord[] {
@@ -54,4 +57,29 @@ export async function sendInstances(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
   return sent;
+}
+
+/**
+ * Drop labelled rows as ground truth in today's partition of the model
+ * (`ground-truth/model=<m>/dt=<today>/<name>-<time>.json`), as a data team would; their URI.
+ */
+export async function dropGroundTruth(
+  target: Target,
+  model: string,
+  name: string,
+  rows: readonly unknown[],
+): Promise<string> {
+  const bucket = target.outputs.DataBucketName;
+  if (!bucket) throw new Error('the stack has no DataBucketName output to drop ground truth in');
+  const now = new Date();
+  const key = `${groundTruthPartitionPrefix(model, now.toISOString().slice(0, 10))}${name}-${compactTime(now)}.json`;
+  await new S3Client(clientOptions(target, 's3')).send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(rows),
+      ContentType: 'application/json',
+    }),
+  );
+  return s3Uri(bucket, key);
 }

@@ -5,7 +5,7 @@
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -23,8 +23,7 @@ import {
   type RetrainingRequest,
   retrainingExecutionName,
 } from '../../functions/lib/retraining/retraining-request.ts';
-import { compactTime, groundTruthPartitionPrefix, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
-import { seedFlights, sendInstances } from '../api-traffic.ts';
+import { dropGroundTruth, seedFlights, sendInstances } from '../api-traffic.ts';
 import {
   distinctShiftedFlights,
   instanceOf,
@@ -161,13 +160,28 @@ async function followExecution(
   }
 }
 
-/** The reasons in a retraining notification's message (JSON), or none. */
-function reasonsOf(message: string | undefined): string[] {
+/**
+ * What `drift simulate` reads in a retraining notification's message (JSON): its reasons, and the
+ * release it started for a winning challenger. Nothing from a message that is not JSON.
+ */
+function notificationOf(message: string | undefined): {
+  reasons: string[];
+  release?: { executionName: string; executionArn: string };
+} {
   try {
-    const parsed = JSON.parse(message ?? '{}') as { reasons?: unknown };
-    return Array.isArray(parsed.reasons) ? parsed.reasons.map(String) : [];
+    const parsed = JSON.parse(message ?? '{}') as {
+      reasons?: unknown;
+      release?: { executionName?: unknown; executionArn?: unknown };
+    };
+    const { executionName, executionArn } = parsed.release ?? {};
+    return {
+      reasons: Array.isArray(parsed.reasons) ? parsed.reasons.map(String) : [],
+      ...(typeof executionName === 'string' && typeof executionArn === 'string'
+        ? { release: { executionName, executionArn } }
+        : {}),
+    };
   } catch {
-    return [];
+    return { reasons: [] };
   }
 }
 
@@ -248,16 +262,8 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
     Math.min(args.labelledRows, flights.length),
     args.seed + 1,
   );
-  const groundTruthKey = `${groundTruthPartitionPrefix(args.model, new Date().toISOString().slice(0, 10))}simulated-${shift}-${compactTime(new Date())}.json`;
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: groundTruthKey,
-      Body: JSON.stringify(labelled),
-      ContentType: 'application/json',
-    }),
-  );
-  say(`ground truth: ${labelled.length} labelled flights → ${s3Uri(bucket, groundTruthKey)}`);
+  const groundTruthUri = await dropGroundTruth(target, args.model, `simulated-${shift}`, labelled);
+  say(`ground truth: ${labelled.length} labelled flights → ${groundTruthUri}`);
 
   const traffic = shiftedFlights(flights, shift, args.rows * args.windows, args.seed).map(instanceOf);
   const checks: Array<ModelDriftCheck & { readonly window: DriftCheckSummary['window'] }> = [];
@@ -326,12 +332,11 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
   say(
     `retraining ${outcome.status}: ${result?.summary ?? [outcome.error, outcome.cause].filter(Boolean).join(': ')}`,
   );
-  const reasons = reasonsOf(result?.message);
+  const { reasons, release } = notificationOf(result?.message);
   for (const reason of reasons.slice(1)) say(`  · ${reason}`);
   if (result?.output) say(`  details ${result.output}`);
   // A winning challenger goes live through its own release: follow it when this command chose
   // its bakes; one the drift alarm started runs with the deployment's (minutes per step).
-  const release = releaseOf(result?.message);
   let released: Awaited<ReturnType<typeof follow>> | undefined;
   if (release && startedByUs) {
     say(`release ${release.executionName}:`);
@@ -382,19 +387,4 @@ export async function driftSimulateCommand(target: Target, args: DriftSimulateAr
     (released && released.status !== 'SUCCEEDED')
     ? 1
     : 0;
-}
-
-/** The release a retraining started, from its notification message; undefined when none. */
-function releaseOf(message: string | undefined): { executionName: string; executionArn: string } | undefined {
-  try {
-    const parsed = JSON.parse(message ?? '{}') as {
-      release?: { executionName?: unknown; executionArn?: unknown };
-    };
-    const { executionName, executionArn } = parsed.release ?? {};
-    return typeof executionName === 'string' && typeof executionArn === 'string'
-      ? { executionName, executionArn }
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -2,10 +2,8 @@
 // optionally shifted as `mlops drift simulate` shifts them — and, with `--outcomes`, their outcomes
 // dropped afterwards as ground truth (`ground-truth/model=/dt=/`), as a data team would once the
 // flights have flown. What a champion/challenger release decides on, and a retraining learns from.
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ModelName } from '../../functions/lib/schemas/model-name.ts';
-import { compactTime, groundTruthPartitionPrefix, s3Uri } from '../../functions/lib/storage/s3-layout.ts';
-import { seedFlights, sendInstances } from '../api-traffic.ts';
+import { dropGroundTruth, seedFlights, sendInstances } from '../api-traffic.ts';
 import {
   distinctShiftedFlights,
   instanceOf,
@@ -13,7 +11,7 @@ import {
   SHIFT_KINDS,
   type ShiftKind,
 } from '../drift-simulation.ts';
-import { clientOptions, type Target } from '../target.ts';
+import type { Target } from '../target.ts';
 
 export interface TrafficArgs {
   readonly model?: string;
@@ -49,9 +47,9 @@ export async function trafficCommand(target: Target, args: TrafficArgs): Promise
   ] as const)
     if (!(Number.isInteger(value) && value > 0 && value <= max))
       throw new Error(`--${name} must be an integer from 1 to ${count(max)} (got ${value})`);
-  const bucket = target.outputs.DataBucketName;
-  if (args.outcomes && !bucket) throw new Error('the stack has no DataBucketName output to drop outcomes in');
-
+  // Refused before any traffic is sent, not after.
+  if (args.outcomes && !target.outputs.DataBucketName)
+    throw new Error('the stack has no DataBucketName output to drop outcomes in');
   const drawn = distinctShiftedFlights(flights, shift, args.rows, args.seed);
   const started = performance.now();
   const sent = await sendInstances(target, model.data, drawn.map(instanceOf), {
@@ -62,20 +60,9 @@ export async function trafficCommand(target: Target, args: TrafficArgs): Promise
   const sorted = [...sent.latenciesMs].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
-  let outcomesUri: string | undefined;
-  if (args.outcomes && bucket) {
-    const now = new Date();
-    const key = `${groundTruthPartitionPrefix(model.data, now.toISOString().slice(0, 10))}traffic-${shift}-${compactTime(now)}.json`;
-    await new S3Client(clientOptions(target, 's3')).send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: JSON.stringify(drawn),
-        ContentType: 'application/json',
-      }),
-    );
-    outcomesUri = s3Uri(bucket, key);
-  }
+  const outcomesUri = args.outcomes
+    ? await dropGroundTruth(target, model.data, `traffic-${shift}`, drawn)
+    : undefined;
   const summary = {
     model: model.data,
     shift,

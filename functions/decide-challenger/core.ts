@@ -16,7 +16,7 @@ import {
   type ArmSample,
   decideChampionChallenger,
   OutcomeIndex,
-  subgroupsOf,
+  servedInstance,
 } from '../lib/releases/champion-challenger.ts';
 import { ReleaseStateMismatch } from '../lib/releases/release-errors.ts';
 import { holdLock } from '../lib/releases/release-guards.ts';
@@ -99,14 +99,13 @@ export async function decideChallenger(event: unknown, ports: DecidePorts): Prom
         return;
       }
       arm.captured++;
-      const label = outcomes.outcomeOf(record.input);
-      if (label === undefined) return;
-      const subgroups = subgroupsOf(record.input, recipe);
-      if (!subgroups) {
+      const served = servedInstance(record.input, recipe);
+      if (!served) {
         invalidInstances++;
         return;
       }
-      arm.rows.push({ score: record.score, label, subgroups });
+      const label = outcomes.outcomeOfKey(served.key);
+      if (label !== undefined) arm.rows.push({ score: record.score, label, subgroups: served.subgroups });
     },
   );
   const sample = (functionVersion: string): ArmSample => {

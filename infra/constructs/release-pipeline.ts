@@ -149,11 +149,11 @@ export class ReleasePipeline extends Construct {
     this.alarmNames = props.alarms.map(alarmNameOf);
     const stack = Stack.of(this);
 
-    const fn = (fid: string, entry: string, description: string, timeout: Duration) => {
+    const fn = (fid: string, entry: string, description: string, timeout: Duration, memorySize = 256) => {
       const f = new MlFunction(this, fid, {
         entry: fromRoot(`functions/${entry}/handler.ts`),
         description: `Release: ${description}`,
-        memorySize: 256,
+        memorySize,
         timeout,
         environment: {
           [RELEASE_ENV.predictFunction]: predict.functionName,
@@ -198,9 +198,9 @@ export class ReleasePipeline extends Construct {
       'decide-challenger',
       "champion/challenger: judge the slice's outcomes against the champion's",
       Duration.minutes(10),
+      // A long window's labelled predictions are held in memory.
+      3008,
     );
-    // A long window's labelled predictions are held in memory.
-    (decide.node.defaultChild as lambda.CfnFunction).memorySize = 3008;
     decide.addEnvironment(DATA_BUCKET_ENV, props.data.bucket.bucketName);
     decide.addEnvironment(ARTIFACTS_BUCKET_ENV, props.artifacts.bucket.bucketName);
     for (const prefix of [CAPTURE_PREFIX, GROUND_TRUTH_PREFIX]) {

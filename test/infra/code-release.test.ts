@@ -15,15 +15,10 @@ import {
   stampDeployRevision,
 } from '../../infra/constructs/code-release.ts';
 import { synthStack } from './synth-stack.ts';
+import { idIn } from './template-queries.ts';
 
 const { template } = synthStack();
 
-/** Logical id of the single resource of `type` whose properties match. */
-function idIn(t: Template, type: string, props: Record<string, unknown> = {}): string {
-  const found = Object.keys(t.findResources(type, { Properties: Match.objectLike(props) }));
-  expect(found).toHaveLength(1);
-  return found[0] ?? '';
-}
 const idOf = (type: string, props: Record<string, unknown> = {}) => idIn(template, type, props);
 const alarmRef = (name: string) => ({ Ref: idOf('AWS::CloudWatch::Alarm', { AlarmName: name }) });
 

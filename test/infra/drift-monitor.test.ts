@@ -12,6 +12,7 @@ import { DataStore } from '../../infra/constructs/data-store.ts';
 import { DriftMonitor, type DriftMonitorProps } from '../../infra/constructs/drift-monitor.ts';
 import { ModelRegistry } from '../../infra/constructs/model-registry.ts';
 import { SecureBucket } from '../../infra/constructs/secure-bucket.ts';
+import { permissionLines, roleIn } from './template-queries.ts';
 
 const RETRAINING_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:mlops-Retraining';
 
@@ -65,29 +66,8 @@ function synth(props: Props = {}) {
 }
 
 /** Every (action, resource, condition) the function's role is allowed, one line each, sorted. */
-function permissionsOf(result: ReturnType<typeof synth>): string[] {
-  const fn = result.template.toJSON().Resources[result.ids.fn];
-  const role = fn.Properties.Role['Fn::GetAtt'][0];
-  const policies = result.template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: role }]) },
-  });
-  return Object.values(policies)
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
-    .flatMap((s) =>
-      [s.Action]
-        .flat()
-        .flatMap((action) =>
-          [s.Resource]
-            .flat()
-            .map((resource) =>
-              [action, JSON.stringify(resource), s.Condition ? JSON.stringify(s.Condition) : '']
-                .join(' ')
-                .trim(),
-            ),
-        ),
-    )
-    .sort();
-}
+const permissionsOf = (result: ReturnType<typeof synth>) =>
+  permissionLines(result.template, roleIn(result.template, result.ids.fn));
 
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const objectsUnder = (bucketId: string, prefix: string) =>

@@ -15,6 +15,7 @@ import {
 import { DataStore } from '../../infra/constructs/data-store.ts';
 import { InferenceCapture, partitionKeysOf } from '../../infra/constructs/inference-capture.ts';
 import { SecureBucket } from '../../infra/constructs/secure-bucket.ts';
+import { statementsIn } from './template-queries.ts';
 
 const cdkJsonContext = (
   JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
@@ -61,15 +62,7 @@ const streamProps = () =>
     };
   };
 
-/** Statements of every policy attached to `roleId`. */
-function statementsOf(roleId: string) {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  return Object.values(policies).flatMap(
-    (p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
-  );
-}
+const statementsOf = (roleId: string) => statementsIn(template, roleId);
 const objectArn = (prefix: string) => ({
   'Fn::Join': ['', [{ 'Fn::GetAtt': [ids.bucket, 'Arn'] }, `/${prefix}*`]],
 });

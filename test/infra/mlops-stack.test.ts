@@ -2,15 +2,11 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { synthStack } from './synth-stack.ts';
+import { idIn, roleIn, statementsIn } from './template-queries.ts';
 
 const { template, stack } = synthStack();
 
-/** Logical id of the single resource of `type` whose properties match. */
-function idOf(type: string, props: Record<string, unknown> = {}): string {
-  const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
-  expect(found).toHaveLength(1);
-  return found[0] ?? '';
-}
+const idOf = (type: string, props: Record<string, unknown> = {}) => idIn(template, type, props);
 
 const predictId = idOf('AWS::Lambda::Function', {
   Description: Match.stringLikeRegexp('Online predictions'),
@@ -27,18 +23,8 @@ const tableId = idOf('AWS::DynamoDB::Table', {
     { AttributeName: 'sk', KeyType: 'RANGE' },
   ],
 });
-const roleOf = (fnId: string): string =>
-  (template.toJSON().Resources[fnId].Properties.Role['Fn::GetAtt'] as string[])[0] ?? '';
-
-/** All policy statements attached to a role, flattened. */
-function statementsOf(
-  roleId: string,
-): Array<{ Action: string | string[]; Resource: unknown; Effect: string }> {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-}
+const roleOf = (fnId: string) => roleIn(template, fnId);
+const statementsOf = (roleId: string) => statementsIn(template, roleId);
 const actionsOf = (roleId: string) =>
   statementsOf(roleId)
     .flatMap((s) => [s.Action].flat())

@@ -47,6 +47,7 @@ import {
 } from '../support/release-fakes.ts';
 import { captureRecord, FakeLambdaFunction, MemoryCaptureObjects } from '../support/shadow-fakes.ts';
 import { synthStack } from './synth-stack.ts';
+import { getAtt, idIn, type PolicyStatement, roleIn, statementsIn } from './template-queries.ts';
 
 interface AslState {
   readonly Type: string;
@@ -993,12 +994,7 @@ const resources = template.toJSON().Resources as Record<
   { Type: string; Properties: Record<string, any> }
 >;
 
-function idOf(type: string, props: Record<string, unknown> = {}): string {
-  const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
-  expect(found).toHaveLength(1);
-  return found[0] ?? '';
-}
-const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
+const idOf = (type: string, props: Record<string, unknown> = {}) => idIn(template, type, props);
 const stateMachineId = idOf('AWS::StepFunctions::StateMachine', {
   DefinitionSubstitutions: Match.objectLike({ ShiftTrafficFunctionArn: Match.anyValue() }),
 });
@@ -1037,20 +1033,8 @@ const registryTableId = idOf('AWS::DynamoDB::Table', {
     { AttributeName: 'sk', KeyType: 'RANGE' },
   ],
 });
-function roleOf(resourceId: string, property = 'Role'): string {
-  const ref = resources[resourceId]?.Properties[property] as { 'Fn::GetAtt': string[] } | undefined;
-  return ref?.['Fn::GetAtt'][0] ?? '';
-}
-interface Statement {
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
-function statementsOf(roleId: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
+const roleOf = (resourceId: string, property = 'Role') => roleIn(template, resourceId, property);
+const statementsOf = (roleId: string) => statementsIn(template, roleId);
 /** [actions, resources] of a role's statements in `service`, logs excluded. */
 const grantsOf = (roleId: string, service: string) =>
   statementsOf(roleId)
@@ -1340,7 +1324,7 @@ describe('ReleasePipeline props', () => {
       alarms: [metric, composite],
     });
     const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
-      (p) => p.Properties.PolicyDocument.Statement as Statement[],
+      (p) => p.Properties.PolicyDocument.Statement as PolicyStatement[],
     );
 
     expect(

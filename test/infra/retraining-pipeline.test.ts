@@ -27,6 +27,7 @@ import {
 import { SecureBucket } from '../../infra/constructs/secure-bucket.ts';
 import { memoryObjectStore } from '../support/memory-object-store.ts';
 import { synthStack } from './synth-stack.ts';
+import { getAtt, idIn, roleIn, statementsIn } from './template-queries.ts';
 
 interface Retrier {
   readonly ErrorEquals: string[];
@@ -495,11 +496,7 @@ const resources = template.toJSON().Resources as Record<
   { Type: string; Properties: Record<string, any> }
 >;
 
-function idOf(type: string, props: Record<string, unknown> = {}): string {
-  const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
-  expect(found).toHaveLength(1);
-  return found[0] ?? '';
-}
+const idOf = (type: string, props: Record<string, unknown> = {}) => idIn(template, type, props);
 
 const stateMachineId = idOf('AWS::StepFunctions::StateMachine', {
   DefinitionSubstitutions: Match.objectLike({ CompareChallengerFunctionArn: Match.anyValue() }),
@@ -536,25 +533,11 @@ const variablesOf = (name: FunctionName) =>
 const artifactsBucketId = variablesOf('CompareChallenger').ARTIFACTS_BUCKET.Ref as string;
 const dataBucketId = variablesOf('PrepareRetrainingData').DATA_BUCKET.Ref as string;
 
-const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
 const objectsArn = (bucketId: string, prefix: string) => ({
   'Fn::Join': ['', [getAtt(bucketId), `/${prefix}*`]],
 });
-function roleOf(resourceId: string, property = 'Role'): string {
-  const ref = resources[resourceId]?.Properties[property] as { 'Fn::GetAtt': string[] } | undefined;
-  return ref?.['Fn::GetAtt'][0] ?? '';
-}
-interface Statement {
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-  readonly Condition?: unknown;
-}
-function statementsOf(roleId: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
+const roleOf = (resourceId: string, property = 'Role') => roleIn(template, resourceId, property);
+const statementsOf = (roleId: string) => statementsIn(template, roleId);
 const actionsOn = (roleId: string, resource: unknown) =>
   statementsOf(roleId)
     .filter((s) => [s.Resource].flat().some((r) => JSON.stringify(r) === JSON.stringify(resource)))

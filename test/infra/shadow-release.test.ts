@@ -14,6 +14,7 @@ import { MlFunction } from '../../infra/constructs/ml-function.ts';
 import { ModelRegistry } from '../../infra/constructs/model-registry.ts';
 import { SecureBucket } from '../../infra/constructs/secure-bucket.ts';
 import { ShadowRelease, type ShadowReleaseProps } from '../../infra/constructs/shadow-release.ts';
+import { permissionLines } from './template-queries.ts';
 
 const cdkJsonContext = (
   JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
@@ -73,28 +74,7 @@ const resources = defaults.template.toJSON().Resources as Record<
   { Type: string; Properties?: Record<string, unknown>; DependsOn?: string | string[] }
 >;
 
-/** Every (action, resource, condition) a role is allowed, one line each, sorted. */
-function permissionsOfRole(roleId: string): string[] {
-  const policies = defaults.template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  return Object.values(policies)
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
-    .flatMap((s) =>
-      [s.Action]
-        .flat()
-        .flatMap((action) =>
-          [s.Resource]
-            .flat()
-            .map((resource) =>
-              [action, JSON.stringify(resource), s.Condition ? JSON.stringify(s.Condition) : '']
-                .join(' ')
-                .trim(),
-            ),
-        ),
-    )
-    .sort();
-}
+const permissionsOfRole = (roleId: string) => permissionLines(defaults.template, roleId);
 /** A resource's properties; fails naming the id when the template has no such resource. */
 function propertiesOf(id: string): Record<string, unknown> {
   const properties = resources[id]?.Properties;

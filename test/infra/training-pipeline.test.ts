@@ -23,6 +23,7 @@ import { DataValidationFailed } from '../../functions/lib/validation/validate-da
 import { recordRunFailure } from '../../functions/record-run-failure/core.ts';
 import { TRAINING_ASL_FILE } from '../../infra/constructs/training-pipeline.ts';
 import { synthStack } from './synth-stack.ts';
+import { getAtt, idIn, roleIn, statementsIn } from './template-queries.ts';
 
 interface Retrier {
   readonly ErrorEquals: string[];
@@ -454,12 +455,7 @@ const resources = template.toJSON().Resources as Record<
   { Type: string; Properties: Record<string, any> }
 >;
 
-/** Logical id of the single resource of `type` whose properties match. */
-function idOf(type: string, props: Record<string, unknown> = {}): string {
-  const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
-  expect(found).toHaveLength(1);
-  return found[0] ?? '';
-}
+const idOf = (type: string, props: Record<string, unknown> = {}) => idIn(template, type, props);
 
 const stateMachineId = idOf('AWS::StepFunctions::StateMachine', {
   DefinitionSubstitutions: Match.objectLike({ ValidateDataFunctionArn: Match.anyValue() }),
@@ -505,29 +501,11 @@ const stepFunctionIds = Object.fromEntries(
   ]),
 ) as Record<StepFunctionName, string>;
 
-const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
 const objectsArn = (bucketId: string, prefix: string) => ({
   'Fn::Join': ['', [getAtt(bucketId), `/${prefix}*`]],
 });
-/** The role a resource runs as: its `Role` (functions) or `RoleArn` (state machines) GetAtt. */
-function roleOf(resourceId: string, property = 'Role'): string {
-  const ref = resources[resourceId]?.Properties[property] as { 'Fn::GetAtt': string[] } | undefined;
-  return ref?.['Fn::GetAtt'][0] ?? '';
-}
-
-interface Statement {
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-  readonly Effect: string;
-}
-
-/** All policy statements attached to a role. */
-function statementsOf(roleId: string): Statement[] {
-  const policies = template.findResources('AWS::IAM::Policy', {
-    Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) },
-  });
-  return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
-}
+const roleOf = (resourceId: string, property = 'Role') => roleIn(template, resourceId, property);
+const statementsOf = (roleId: string) => statementsIn(template, roleId);
 
 /** The statements of a role on `resource`, as [sorted actions]. */
 const actionsOn = (roleId: string, resource: unknown) =>

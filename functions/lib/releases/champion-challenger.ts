@@ -142,7 +142,12 @@ export class OutcomeIndex {
   /** The outcome of an instance as served; undefined when none (or a conflicting one) arrived. */
   outcomeOf(instance: Readonly<Record<string, unknown>>): 0 | 1 | undefined {
     const key = instanceKeyOf(instance, this.recipe);
-    const label = key === undefined ? undefined : this.labels.get(key);
+    return key === undefined ? undefined : this.outcomeOfKey(key);
+  }
+
+  /** The outcome under an instance key (`servedInstance(…).key`). */
+  outcomeOfKey(key: string): 0 | 1 | undefined {
+    const label = this.labels.get(key);
     return label === 'conflict' ? undefined : label;
   }
 }
@@ -162,16 +167,22 @@ export function instanceKeyOf(
   return parsed.success ? recipe.instanceKey(parsed.data) : undefined;
 }
 
-/** The subgroup values of an instance as served, for every slicing the recipe defines. */
-export function subgroupsOf(
+/**
+ * An instance as served, validated once: its key (to find its outcome) and its value for every
+ * slicing the recipe defines. Undefined for an input that is not a valid instance.
+ */
+export function servedInstance(
   instance: Readonly<Record<string, unknown>>,
   recipe: TrainingRecipe,
-): Record<string, string> | undefined {
+): { readonly key: string; readonly subgroups: Record<string, string> } | undefined {
   const parsed = recipe.featureSet.instanceSchema.safeParse(instance);
   if (!parsed.success) return undefined;
-  return Object.fromEntries(
-    Object.entries(recipe.subgroups).map(([column, slice]) => [column, slice(parsed.data)]),
-  );
+  return {
+    key: recipe.instanceKey(parsed.data),
+    subgroups: Object.fromEntries(
+      Object.entries(recipe.subgroups).map(([column, slice]) => [column, slice(parsed.data)]),
+    ),
+  };
 }
 
 /** One arm's figures in the decision. */

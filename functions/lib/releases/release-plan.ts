@@ -7,7 +7,7 @@ import { InvalidRequest } from '../errors.ts';
 import {
   DEFAULT_DECISION_POLICY,
   DEFAULT_SLICE_PERCENT,
-  type DecisionPolicy,
+  DecisionPolicy,
   DecisionPolicyOverrides,
   parseSlice,
 } from './champion-challenger.ts';
@@ -365,10 +365,7 @@ function resolveDecision(
     ...(request.settle === undefined ? {} : { settleSeconds: parseDuration(request.settle, 'settle') }),
     ...(request.metric === undefined ? {} : { metric: request.metric as DecisionPolicy['metric'] }),
   };
-  const parsed = z
-    .object(DecisionPolicyOverrides.shape)
-    .required()
-    .safeParse({ ...DEFAULT_DECISION_POLICY, ...defaults, ...own, ...fromRequest });
+  const parsed = DecisionPolicy.safeParse({ ...DEFAULT_DECISION_POLICY, ...defaults, ...own, ...fromRequest });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? '');
