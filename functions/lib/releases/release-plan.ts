@@ -365,7 +365,12 @@ function resolveDecision(
     ...(request.settle === undefined ? {} : { settleSeconds: parseDuration(request.settle, 'settle') }),
     ...(request.metric === undefined ? {} : { metric: request.metric as DecisionPolicy['metric'] }),
   };
-  const parsed = DecisionPolicy.safeParse({ ...DEFAULT_DECISION_POLICY, ...defaults, ...own, ...fromRequest });
+  const parsed = DecisionPolicy.safeParse({
+    ...DEFAULT_DECISION_POLICY,
+    ...defaults,
+    ...own,
+    ...fromRequest,
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? '');
